@@ -1,0 +1,3 @@
+"""ccops: operations console and dispatch for Asterisk call centers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,396 @@
+"""Configuration: one TOML file plus ``CCOPS_`` environment variables (pydantic-settings).
+
+Why one module: ``ccops check``, the daemon, the simulator and the tests all read the same
+models, so a setting cannot mean two things. Validation errors are turned into located,
+human messages (:func:`format_errors`) because an admin editing ``ccops.toml`` at 2 a.m.
+needs "ccops.toml line 12: pbx[0].port: must be ≤ 65535", not a traceback.
+
+Secrets (AMI passwords) are :class:`pydantic.SecretStr`: they print as ``**********`` in
+logs, reprs and ``ccops status``. A PBX secret may come from the file, from a file named by
+``secret_file``, or from the environment variable ``CCOPS_PBX_<NAME>_SECRET``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+_NAME_RE = r"^[A-Za-z0-9_.-]{1,64}$"
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a typo in the file must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrunkConfig(_Strict):
+    """A PJSIP endpoint that is a trunk, with the channel capacity bought from the carrier."""
+
+    name: str = Field(pattern=_NAME_RE)
+    capacity: int = Field(default=30, ge=1, le=10_000)
+    description: str = ""
+
+
+class PbxConfig(_Strict):
+    """One Asterisk reached over AMI."""
+
+    name: str = Field(pattern=_NAME_RE)
+    host: str = "127.0.0.1"
+    port: int = Field(default=5038, ge=1, le=65535)
+    username: str = "ccops"
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    connect_timeout: float = Field(default=5.0, gt=0, le=120)
+    login_timeout: float = Field(default=5.0, gt=0, le=120)
+    ping_interval: float = Field(default=5.0, gt=0, le=600)
+    ping_timeout: float = Field(default=5.0, gt=0, le=600)
+    action_timeout: float = Field(default=10.0, gt=0, le=600)
+    backoff_initial: float = Field(default=0.5, gt=0, le=60)
+    backoff_max: float = Field(default=30.0, gt=0, le=3600)
+    auth_backoff: float = Field(default=60.0, gt=0, le=3600)
+    max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    events: str = "system,call,agent,user"
+    reconcile_interval: float = Field(default=120.0, ge=0, le=86_400)
+    routing_family: str = Field(default="ccops", pattern=_NAME_RE)
+    trunks: list[TrunkConfig] = Field(default_factory=list)
+    simulated: bool = False  # set for the embedded simulator, shown as SIMULATED
+
+    def resolve_secret(self) -> str:
+        """The AMI password from (in order) the file, ``secret_file``, or the environment."""
+        if self.secret is not None:
+            return self.secret.get_secret_value()
+        if self.secret_file is not None:
+            try:
+                return self.secret_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    [f"pbx {self.name}: secret_file {self.secret_file}: {exc.strerror}"]
+                ) from exc
+        env_name = f"CCOPS_PBX_{re.sub(r'[^A-Za-z0-9]', '_', self.name).upper()}_SECRET"
+        value = os.environ.get(env_name)
+        if value is None:
+            raise ConfigError(
+                [f"pbx {self.name}: no secret: set secret, secret_file or ${env_name}"]
+            )
+        return value
+
+
+SlFormula = Literal["answered_over_offered", "answered_over_answered", "exclude_short_abandons"]
+
+
+class QueueKpiConfig(_Strict):
+    """Per-queue overrides of the KPI settings."""
+
+    sl_threshold: int | None = Field(default=None, ge=1, le=3600)
+    sl_target: float | None = Field(default=None, gt=0, le=1)
+    short_abandon: int | None = Field(default=None, ge=0, le=600)
+
+
+class KpiConfig(_Strict):
+    """How the console computes its own numbers (domain.md §3)."""
+
+    sl_threshold: int = Field(default=20, ge=1, le=3600)  # seconds (seed: 20 s)
+    sl_target: float = Field(default=0.8, gt=0, le=1)  # seed redacted: a setting
+    short_abandon: int = Field(default=20, ge=0, le=600)  # seed: ≤ 20 s is a short abandon
+    sl_formula: SlFormula = "exclude_short_abandons"
+    bucket_minutes: int = Field(default=15, ge=1, le=60)
+    day_reset: str = Field(default="00:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    timezone: str = "UTC"
+    rolling_window_minutes: int = Field(default=60, ge=5, le=1440)
+    default_wrapup: int = Field(default=0, ge=0, le=3600)  # when a queue reports none
+    queues: dict[str, QueueKpiConfig] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+Metric = Literal[
+    "waiting",
+    "longest_wait",
+    "service_level",
+    "abandon_rate",
+    "asa",
+    "aht",
+    "agents_available",
+    "erlang_gap",
+    "trunk_reachable",
+    "trunk_registered",
+    "trunk_usage",
+    "link_up",
+]
+
+
+class AlertRule(_Strict):
+    """A threshold rule with hysteresis (raise at one level, clear at another) and cooldown."""
+
+    name: str = Field(pattern=_NAME_RE)
+    metric: Metric
+    scope: str = "*"  # glob on the queue or trunk name ("pbx:queue" or "queue")
+    op: Literal[">", ">=", "<", "<="] = ">"
+    raise_at: float
+    clear_at: float | None = None  # default: raise_at (no hysteresis)
+    for_seconds: float = Field(default=0, ge=0)
+    cooldown_seconds: float = Field(default=60, ge=0)
+    severity: Literal["info", "warning", "critical"] = "warning"
+    message: str = ""
+
+
+def default_alert_rules() -> list[AlertRule]:
+    """Sensible rules an unconfigured console starts with."""
+    return [
+        AlertRule(name="queue-waiting", metric="waiting", op=">=", raise_at=10, clear_at=5),
+        AlertRule(
+            name="queue-longest-wait", metric="longest_wait", op=">=", raise_at=120, clear_at=60
+        ),
+        AlertRule(
+            name="queue-sl-low",
+            metric="service_level",
+            op="<",
+            raise_at=0.6,
+            clear_at=0.7,
+            for_seconds=60,
+        ),
+        AlertRule(
+            name="queue-no-agents",
+            metric="agents_available",
+            op="<=",
+            raise_at=0,
+            clear_at=1,
+            for_seconds=30,
+            severity="critical",
+        ),
+        AlertRule(
+            name="trunk-unreachable",
+            metric="trunk_reachable",
+            op="<",
+            raise_at=1,
+            clear_at=1,
+            severity="critical",
+            cooldown_seconds=0,
+        ),
+        AlertRule(
+            name="trunk-unregistered",
+            metric="trunk_registered",
+            op="<",
+            raise_at=1,
+            clear_at=1,
+            severity="critical",
+            cooldown_seconds=0,
+        ),
+        AlertRule(
+            name="trunk-near-capacity", metric="trunk_usage", op=">=", raise_at=0.9, clear_at=0.8
+        ),
+        AlertRule(
+            name="pbx-link-down",
+            metric="link_up",
+            op="<",
+            raise_at=1,
+            clear_at=1,
+            for_seconds=5,
+            severity="critical",
+            cooldown_seconds=0,
+        ),
+    ]
+
+
+class StoreConfig(_Strict):
+    path: Path | None = None  # default: <state_dir>/ccops.sqlite3
+
+
+class DaemonConfig(_Strict):
+    state_dir: Path | None = None  # default: $XDG_STATE_HOME/ccops or ~/.local/state/ccops
+    socket: Path | None = None  # default: <state_dir>/ccops.sock
+    publish_hz: float = Field(default=1.0, gt=0, le=20)  # coalesced table deltas
+    client_queue_limit: int = Field(default=256, ge=8)  # frames; beyond → snapshot mode
+
+    def resolved_state_dir(self) -> Path:
+        if self.state_dir is not None:
+            return self.state_dir
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(base) / "ccops"
+
+    def resolved_socket(self) -> Path:
+        return self.socket or self.resolved_state_dir() / "ccops.sock"
+
+
+class SimConfig(_Strict):
+    """The embedded simulated PBX, used when no ``[[pbx]]`` is configured."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)  # 0 = any free port
+    username: str = "ccops"
+    secret: SecretStr = SecretStr("ccops-sim")
+    scenario: Path | None = None
+    seed: int = 1
+
+
+class Settings(BaseSettings):
+    """Everything ccops reads at start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CCOPS_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    pbx: list[PbxConfig] = Field(default_factory=list)
+    kpi: KpiConfig = Field(default_factory=KpiConfig)
+    alerts: list[AlertRule] = Field(default_factory=default_alert_rules)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    sim: SimConfig = Field(default_factory=SimConfig)
+
+    @field_validator("pbx")
+    @classmethod
+    def _unique_names(cls, value: list[PbxConfig]) -> list[PbxConfig]:
+        names = [p.name for p in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"pbx names must be unique; repeated: {', '.join(dupes)}")
+        return value
+
+    @property
+    def uses_simulator(self) -> bool:
+        return not self.pbx
+
+    def store_path(self) -> Path:
+        return self.store.path or self.daemon.resolved_state_dir() / "ccops.sqlite3"
+
+
+class ConfigError(Exception):
+    """Configuration is unusable; ``problems`` are one located message each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _TomlDict(PydanticBaseSettingsSource):
+    """Feeds an already parsed TOML table to pydantic-settings (lowest priority after env)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self.data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def default_config_path() -> Path | None:
+    """``$CCOPS_CONFIG``, else the first of ~/.config/ccops/ccops.toml, /etc/ccops/ccops.toml."""
+    env = os.environ.get("CCOPS_CONFIG")
+    if env:
+        return Path(env)
+    for candidate in (Path.home() / ".config" / "ccops" / "ccops.toml", Path("/etc/ccops/ccops.toml")):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def load_settings(path: Path | None = None, *, use_default_path: bool = True) -> Settings:
+    """Read the TOML file (if any) and the environment; raise :class:`ConfigError` if bad."""
+    if path is None and use_default_path:
+        path = default_config_path()
+    data: dict[str, Any] = {}
+    text = ""
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+
+    class _FromFile(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _TomlDict(settings_cls, data))
+
+    try:
+        loaded = _FromFile()
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc, path, text)) from exc
+    return Settings.model_validate(loaded.model_dump())
+
+
+def format_errors(exc: ValidationError, path: Path | None, text: str) -> list[str]:
+    """One line per problem: file, line (best effort), dotted field path, what is wrong."""
+    lines = text.splitlines()
+    out: list[str] = []
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        dotted = ""
+        for part in loc:
+            dotted += f"[{part}]" if isinstance(part, int) else (f".{part}" if dotted else str(part))
+        where = str(path) if path else "environment"
+        line_no = _guess_line(lines, loc)
+        if line_no:
+            where += f" line {line_no}"
+        msg = err.get("msg", "invalid")
+        given = err.get("input")
+        shown = ""
+        if given is not None and not isinstance(given, dict | list) and "secret" not in dotted:
+            shown = f" (got {given!r})"
+        out.append(f"{where}: {dotted or '(top level)'}: {msg}{shown}")
+    return out
+
+
+def _guess_line(lines: list[str], loc: tuple[Any, ...]) -> int | None:
+    """Find the line that sets the innermost key of ``loc``, after the table it lives in.
+
+    TOML parsers give no positions, so this is a careful search: for ``pbx[1].port`` it skips
+    to the second ``[[pbx]]`` header, then finds ``port =``.
+    """
+    start = 0
+    key: str | None = None
+    for part in loc:
+        if isinstance(part, int) and key is not None:
+            seen = -1
+            header = re.compile(rf"^\s*\[\[\s*{re.escape(key)}\s*\]\]")
+            for i in range(start, len(lines)):
+                if header.match(lines[i]):
+                    seen += 1
+                    if seen == part:
+                        start = i
+                        break
+            key = None
+        else:
+            key = str(part)
+    if key is None:
+        return start + 1 if start else None
+    pattern = re.compile(rf"^\s*\[?\[?\s*{re.escape(key)}\s*(=|\]|\.)")
+    for i in range(start, len(lines)):
+        if pattern.match(lines[i]):
+            return i + 1
+    return None

@@ -1,0 +1,1 @@
+"""ccops.daemon."""
