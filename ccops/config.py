@@ -303,7 +303,8 @@ def default_config_path() -> Path | None:
     env = os.environ.get("CCOPS_CONFIG")
     if env:
         return Path(env)
-    for candidate in (Path.home() / ".config" / "ccops" / "ccops.toml", Path("/etc/ccops/ccops.toml")):
+    user_file = Path.home() / ".config" / "ccops" / "ccops.toml"
+    for candidate in (user_file, Path("/etc/ccops/ccops.toml")):
         if candidate.exists():
             return candidate
     return None
@@ -352,7 +353,10 @@ def format_errors(exc: ValidationError, path: Path | None, text: str) -> list[st
         loc = err.get("loc", ())
         dotted = ""
         for part in loc:
-            dotted += f"[{part}]" if isinstance(part, int) else (f".{part}" if dotted else str(part))
+            if isinstance(part, int):
+                dotted += f"[{part}]"
+            else:
+                dotted += f".{part}" if dotted else str(part)
         where = str(path) if path else "environment"
         line_no = _guess_line(lines, loc)
         if line_no:

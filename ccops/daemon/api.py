@@ -1,0 +1,179 @@
+"""The daemon's local front door: a Unix socket speaking :mod:`ccops.daemon.wire`.
+
+Identity comes from the kernel, never from the client: the peer's uid (``SO_PEERCRED``) is
+mapped to an operator by the daemon's ``identify`` callback. The socket file is created
+mode 0600 in a 0700 directory, so only the daemon's own user (and root) can attach locally;
+SSH sessions reach the daemon through the SSH gateway, which issues their identity itself.
+
+A broken client costs only its own connection: a bad frame gets an ``error`` frame and the
+connection goes on; an oversize frame or a client that floods closes that connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from ccops.daemon.publisher import ClientChannel, Publisher
+from ccops.daemon.wire import MAX_FRAME_BYTES, SCHEMA, WireError, decode, encode
+
+log = logging.getLogger(__name__)
+
+Identify = Callable[[int, int], Any]  # (uid, pid) -> operator object or None
+Handle = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def peer_credentials(writer: asyncio.StreamWriter) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end of a Unix socket."""
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        raise OSError("no socket")
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, gid = struct.unpack("3i", raw)
+    return pid, uid, gid
+
+
+class ApiServer:
+    """Accepts local clients, authenticates them by uid, serves requests and subscriptions."""
+
+    def __init__(
+        self,
+        path: Path,
+        publisher: Publisher,
+        identify: Identify,
+        handle: Handle,
+        describe_operator: Callable[[Any], dict[str, Any]],
+        client_queue_limit: int = 256,
+    ) -> None:
+        self.path = path
+        self.publisher = publisher
+        self.identify = identify
+        self.handle = handle
+        self.describe_operator = describe_operator
+        self.client_queue_limit = client_queue_limit
+        self._server: asyncio.AbstractServer | None = None
+        self.bad_frames = 0
+        self.refused = 0
+        self.connections = 0
+        self.on_session: Callable[[Any, str], Awaitable[None]] | None = None
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.path.exists() or self.path.is_symlink():
+            if await _socket_alive(self.path):
+                raise RuntimeError(f"another ccops daemon is already listening on {self.path}")
+            self.path.unlink()
+        old_umask = os.umask(0o177)
+        try:
+            self._server = await asyncio.start_unix_server(
+                self._serve, path=str(self.path), limit=MAX_FRAME_BYTES + 2
+            )
+        finally:
+            os.umask(old_umask)
+
+    async def stop(self) -> None:
+        for client in list(self.publisher.clients):
+            client.close()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            pid, uid, _gid = peer_credentials(writer)
+        except OSError:
+            writer.close()
+            return
+        operator = self.identify(uid, pid)
+        if operator is None:
+            self.refused += 1
+            writer.write(encode({"type": "error", "message": f"uid {uid} is not an operator"}))
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+            writer.close()
+            return
+        channel = ClientChannel(writer, self.client_queue_limit, name=f"uid{uid}/pid{pid}")
+        self.publisher.clients.add(channel)
+        writer_task = asyncio.create_task(self.publisher.writer_loop(channel))
+        if self.on_session is not None:
+            await self.on_session(operator, "attach")
+        try:
+            await self._read_loop(reader, channel, operator)
+        finally:
+            channel.close()
+            self.publisher.clients.discard(channel)
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                await asyncio.wait_for(writer_task, 1)
+            writer_task.cancel()
+            writer.close()
+            if self.on_session is not None:
+                with contextlib.suppress(Exception):
+                    await self.on_session(operator, "detach")
+
+    async def _read_loop(
+        self, reader: asyncio.StreamReader, channel: ClientChannel, operator: Any
+    ) -> None:
+        while not channel.closed:
+            try:
+                line = await reader.readline()
+            except (asyncio.LimitOverrunError, ValueError):
+                self.bad_frames += 1
+                channel.offer(encode({"type": "error", "message": "frame too large; closing"}))
+                return
+            except ConnectionError:
+                return
+            if not line:
+                return
+            if not line.strip():
+                continue
+            try:
+                frame = decode(line)
+            except WireError as exc:
+                self.bad_frames += 1
+                channel.offer(encode({"type": "error", "message": str(exc)}))
+                continue
+            op = frame.get("op")
+            if op == "hello":
+                channel.offer(
+                    encode(
+                        {
+                            "type": "welcome",
+                            "schema": SCHEMA,
+                            "operator": self.describe_operator(operator),
+                        }
+                    )
+                )
+                if frame.get("subscribe"):
+                    channel.offer(self.publisher.snapshot_frame())
+                    channel.subscribed = True
+            elif op == "snapshot":
+                channel.offer(self.publisher.snapshot_frame())
+            elif op == "bye":
+                return
+            else:
+                try:
+                    reply = await self.handle(operator, frame)
+                except Exception as exc:  # a handler bug must not kill the connection
+                    log.exception("request %r failed", op)
+                    reply = {"type": "error", "id": frame.get("id"), "message": str(exc)}
+                channel.offer(encode(reply))
+
+
+async def _socket_alive(path: Path) -> bool:
+    try:
+        _r, w = await asyncio.wait_for(asyncio.open_unix_connection(str(path)), 1)
+    except (TimeoutError, OSError):
+        return False
+    w.close()
+    return True
