@@ -187,6 +187,9 @@ class ContactItem(PbxEvent):
     endpoint: str = ""
     status: str = ""  # Reachable | Unreachable | NonQualified | Unknown | Created | Removed
     rtt_usec: int = 0
+    # True: a registered contact (has an expiry); False: a static ``contact=`` one; None:
+    # cannot tell. Used to tell trunks (static contacts) from desk phones (note 22).
+    dynamic: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
