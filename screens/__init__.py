@@ -1,0 +1,1 @@
+"""Textual screens of the ccops console, shipped as ``ccops.screens`` (see pyproject)."""
