@@ -32,6 +32,19 @@ class KpiBucket:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AgentBucket:
+    """One agent's figures over one interval; ``counters`` is owned by the KPI engine
+    (numbers, plus ``state_seconds``: seconds per state). Upserted whole, like KpiBucket."""
+
+    pbx: str
+    interface: str
+    bucket_start: int
+    bucket_seconds: int
+    counters: Mapping[str, Any]
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentInterval:
     """A closed span an agent spent in one state (feeds occupancy and pause-by-reason)."""
 

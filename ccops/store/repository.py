@@ -18,6 +18,7 @@ from typing import Protocol
 
 from ccops.core.audit import AuditEntry, AuditHead, AuditRecord
 from ccops.store.records import (
+    AgentBucket,
     AgentInterval,
     AlertRaise,
     AlertRecord,
@@ -49,6 +50,20 @@ class KpiRepository(Protocol):
     async def kpi_buckets(
         self, start: float, end: float, *, pbx: str | None = None, queue: str | None = None
     ) -> list[KpiBucket]:
+        """Buckets with ``start <= bucket_start < end``, oldest first."""
+        ...
+
+
+class AgentBucketRepository(Protocol):
+    """Per-agent interval buckets that survive restarts."""
+
+    async def upsert_agent_buckets(self, buckets: Sequence[AgentBucket]) -> None:
+        """Insert or replace (pbx, interface, bucket_start) rows, in one transaction."""
+        ...
+
+    async def agent_buckets(
+        self, start: float, end: float, *, pbx: str | None = None
+    ) -> list[AgentBucket]:
         """Buckets with ``start <= bucket_start < end``, oldest first."""
         ...
 
@@ -152,6 +167,7 @@ class UndoRepository(Protocol):
 class Repository(
     MetaRepository,
     KpiRepository,
+    AgentBucketRepository,
     AgentIntervalRepository,
     AlertRepository,
     LinkEventRepository,

@@ -30,6 +30,7 @@ from ccops.store.engine import SqliteEngine
 from ccops.store.errors import StoreError
 from ccops.store.migrate import Migration
 from ccops.store.records import (
+    AgentBucket,
     AgentInterval,
     AlertRaise,
     AlertRecord,
@@ -194,6 +195,60 @@ class Store:
                 KpiBucket(
                     pbx=r[0],
                     queue=r[1],
+                    bucket_start=r[2],
+                    bucket_seconds=r[3],
+                    counters=json.loads(r[4]),
+                    updated_at=r[5],
+                )
+                for r in await _all(conn, sql, args)
+            ]
+
+        return await self._engine.read(run)
+
+    # ------------------------------------------------------------------ agent buckets
+
+    async def upsert_agent_buckets(self, buckets: Sequence[AgentBucket]) -> None:
+        rows = [
+            (
+                b.pbx,
+                b.interface,
+                int(b.bucket_start),
+                int(b.bucket_seconds),
+                _json(b.counters, f"agent counters of {b.pbx}/{b.interface}@{b.bucket_start}"),
+                b.updated_at,
+            )
+            for b in buckets
+        ]
+
+        async def run(conn: aiosqlite.Connection) -> None:
+            await conn.executemany(
+                "INSERT INTO agent_bucket (pbx, interface, bucket_start, bucket_seconds, "
+                "counters, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (pbx, interface, bucket_start) DO UPDATE SET "
+                "bucket_seconds = excluded.bucket_seconds, counters = excluded.counters, "
+                "updated_at = excluded.updated_at",
+                rows,
+            )
+
+        if rows:
+            await self._engine.write(run)
+
+    async def agent_buckets(
+        self, start: float, end: float, *, pbx: str | None = None
+    ) -> list[AgentBucket]:
+        sql = (
+            "SELECT pbx, interface, bucket_start, bucket_seconds, counters, updated_at "
+            "FROM agent_bucket WHERE bucket_start >= ? AND bucket_start < ?"
+        )
+        args: list[Any] = [start, end]
+        sql, args = _filter(sql, args, pbx=pbx)
+        sql += " ORDER BY bucket_start, pbx, interface"
+
+        async def run(conn: aiosqlite.Connection) -> list[AgentBucket]:
+            return [
+                AgentBucket(
+                    pbx=r[0],
+                    interface=r[1],
                     bucket_start=r[2],
                     bucket_seconds=r[3],
                     counters=json.loads(r[4]),

@@ -75,20 +75,23 @@ async def test_new_migration_is_applied_once_on_an_existing_database(
     tmp_path: Path, db_path: Path, clock: FakeClock
 ) -> None:
     await (await Store.open(db_path, clock=clock)).close()
-    d = write(tmp_path / "m", {"0002_timers.sql": "CREATE TABLE timer (id INTEGER PRIMARY KEY);"})
-    steps = [*PACKAGED, *load_migrations_extra(d, start=2)]
+    nxt = len(PACKAGED) + 1
+    d = write(
+        tmp_path / "m", {f"{nxt:04d}_timers.sql": "CREATE TABLE timer (id INTEGER PRIMARY KEY);"}
+    )
+    steps = [*PACKAGED, *load_migrations_extra(d, start=nxt)]
     for _ in range(2):  # second open: nothing left to apply
         store = await Store.open(db_path, clock=clock, migrations=steps)
-        assert await store.schema_version() == 2
+        assert await store.schema_version() == nxt
         await store.close()
     with sqlite3.connect(db_path) as other:
         assert other.execute("SELECT version, name FROM schema_version").fetchall() == [
-            (1, "init"),
-            (2, "timers"),
+            *[(m.version, m.name) for m in PACKAGED],
+            (nxt, "timers"),
         ]
         assert other.execute("SELECT count(*) FROM timer").fetchone() == (0,)
-    # and the code that only knows migration 1 now refuses the database
-    with pytest.raises(SchemaTooNewError, match="version 2"):
+    # and the code that only knows the packaged migrations now refuses the database
+    with pytest.raises(SchemaTooNewError, match=f"version {nxt}"):
         await Store.open(db_path, clock=clock)
 
 
@@ -96,17 +99,18 @@ async def test_failing_migration_is_rolled_back_whole(
     tmp_path: Path, db_path: Path, clock: FakeClock
 ) -> None:
     await (await Store.open(db_path, clock=clock)).close()
+    nxt = len(PACKAGED) + 1
     d = write(
         tmp_path / "m",
-        {"0002_broken.sql": "CREATE TABLE half (x INTEGER);\nCREATE TABLE oops (;\n"},
+        {f"{nxt:04d}_broken.sql": "CREATE TABLE half (x INTEGER);\nCREATE TABLE oops (;\n"},
     )
-    steps = [*PACKAGED, *load_migrations_extra(d, start=2)]
+    steps = [*PACKAGED, *load_migrations_extra(d, start=nxt)]
     with pytest.raises(MigrationError) as info:
         await Store.open(db_path, clock=clock, migrations=steps)
-    assert "0002_broken failed and was rolled back" in str(info.value)
+    assert f"{nxt:04d}_broken failed and was rolled back" in str(info.value)
     assert str(db_path) in str(info.value)
     with sqlite3.connect(db_path) as other:
-        assert other.execute("SELECT MAX(version) FROM schema_version").fetchone() == (1,)
+        assert other.execute("SELECT MAX(version) FROM schema_version").fetchone() == (nxt - 1,)
         tables = {r[0] for r in other.execute("SELECT name FROM sqlite_master")}
     assert "half" not in tables
     # the database still opens with the good migrations

@@ -11,10 +11,13 @@ import pytest
 
 from ccops.core.clock import FakeClock
 from ccops.store import SchemaTooNewError, Store, StoreOpenError
+from ccops.store.migrate import load_migrations
 
 needs_non_root = pytest.mark.skipif(
     hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores file permissions"
 )
+
+PACKAGED = load_migrations()
 
 
 async def test_database_file_is_in_wal_mode(store: Store, db_path: Path) -> None:
@@ -55,12 +58,12 @@ async def test_schema_version_recorded_once(db_path: Path, clock: FakeClock) -> 
     store = await Store.open(db_path, clock=clock)  # reopen: nothing re-applied, data kept
     try:
         assert await store.get_meta("instance") == "abc"
-        assert await store.schema_version() == 1
+        assert await store.schema_version() == len(PACKAGED)
     finally:
         await store.close()
     with sqlite3.connect(db_path) as other:
         rows = other.execute("SELECT version, name, applied_at FROM schema_version").fetchall()
-    assert rows == [(1, "init", clock.now())]
+    assert rows == [(m.version, m.name, clock.now()) for m in PACKAGED]
 
 
 async def test_refuses_database_newer_than_code(db_path: Path, clock: FakeClock) -> None:
@@ -71,7 +74,7 @@ async def test_refuses_database_newer_than_code(db_path: Path, clock: FakeClock)
         await Store.open(db_path, clock=clock)
     text = str(info.value)
     assert str(db_path) in text
-    assert "version 7" in text and "(1)" in text
+    assert "version 7" in text and f"({len(PACKAGED)})" in text
 
 
 async def test_not_a_database_names_the_file(tmp_path: Path) -> None:
