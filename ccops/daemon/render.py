@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -59,10 +60,12 @@ def _link_line(name: str, pbx: dict[str, Any], now: float) -> Text:
 
 
 def _queues_table(pbx: dict[str, Any]) -> Table:
-    table = Table(title="Queues", title_justify="left", expand=False, pad_edge=False)
-    for col in ("queue", "wait", "longest", "SL", "aband", "ASA", "AHT", "avail", "call",
-                "acw", "pause", "offered", "need"):
-        table.add_column(col, justify="left" if col == "queue" else "right")
+    table = Table(title="Queues (today)", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, padding=(0, 1), collapse_padding=True)
+    table.add_column("queue", no_wrap=True, min_width=7)
+    for col in ("wait", "max", "SL", "ab%", "ASA", "AHT", "idle", "call", "acw", "pse",
+                "offr", "need"):
+        table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
     for name, q in sorted(pbx.get("queues", {}).items()):
         kpi = (q.get("kpi") or {}).get("today") or {}
         agents = q.get("agents") or {}
@@ -87,7 +90,7 @@ def _queues_table(pbx: dict[str, Any]) -> Table:
 
 
 def _trunks_table(pbx: dict[str, Any]) -> Table:
-    table = Table(title="Trunks", title_justify="left", pad_edge=False)
+    table = Table(title="Trunks", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("trunk", "reach", "registration", "RTT", "channels"):
         table.add_column(col, justify="left" if col in ("trunk", "registration") else "right")
     for name, t in sorted(pbx.get("trunks", {}).items()):
@@ -107,7 +110,8 @@ def _trunks_table(pbx: dict[str, Any]) -> Table:
 
 
 def _alerts_table(alerts: list[dict[str, Any]], now: float) -> Table:
-    table = Table(title="Active alerts", title_justify="left", pad_edge=False)
+    table = Table(title="Active alerts", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
     for col in ("severity", "alert", "scope", "value", "since"):
         table.add_column(col)
     for a in alerts:
