@@ -34,7 +34,12 @@ from ccops.core.derive import agent_views, member_time_in_state, queue_view
 from ccops.core.events import LinkState
 from ccops.core.execute import CommandResult, Executor, Operator
 from ccops.core.kpi import KpiEngine
-from ccops.core.kpi_records import AgentBucketRecord, BucketRecord
+from ccops.core.kpi_records import (
+    AgentBucketRecord,
+    BucketRecord,
+    QueueCounters,
+    queue_metrics,
+)
 from ccops.core.roles import Role
 from ccops.daemon.api import ApiServer
 from ccops.daemon.pbx_session import PbxSession
@@ -407,6 +412,12 @@ class Daemon:
             "recent_alerts": list(self._recent_alerts[:20]),
         }
 
+    def _empty_kpi(self) -> dict[str, Any]:
+        """Figures for a queue no call has touched yet: zero counts, undefined rates."""
+        zero = queue_metrics(QueueCounters(), self.settings.kpi.sl_formula)
+        return {"today": zero, "rolling": zero, "current_bucket": zero, "intervals": [],
+                "erlang": {"required": None, "gap": None, "reason": "no calls yet"}}
+
     def _pbx_document(self, session: PbxSession, now: float) -> dict[str, Any]:
         state = session.state
         link = state.link.as_dict()
@@ -445,7 +456,7 @@ class Daemon:
                 },
                 "callers": callers,
                 "members": members,
-                "kpi": kpi["queues"].get(qname),
+                "kpi": kpi["queues"].get(qname) or self._empty_kpi(),
             }
         trunks = {t["name"]: _trunk_json(t) for t in (e.as_dict() for e in state.trunks())}
         flags = {f"{f['family']}/{f['key']}": f for f in (fl.as_dict() for fl in
