@@ -1,0 +1,240 @@
+"""Dashboard: one tile per queue, the trunk strip, active alerts and routing flags that are on.
+
+Built for the 2 a.m. glance: the tiles carry the queue's alarm word in their border (from
+the daemon's alert engine), the trunk strip and flag strip are one line per item, and the
+active alerts table is the one place to acknowledge from (``a``). Enter on a tile drills
+into that queue.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical, VerticalScroll
+from textual.widgets import Static
+
+from ccops.core.roles import Capability, allows
+from ccops.screens.alerts import AlertActions, alert_cells
+from ccops.screens.base import LiveScreen
+from ccops.tui import fmt, registry, view
+from ccops.tui.tiles import tile_look, tile_text
+from ccops.tui.widgets.live_table import Column, LiveTable
+from ccops.tui.widgets.tile import QueueTile
+
+TILE_WIDTH = 38
+
+
+class DashboardScreen(AlertActions, LiveScreen):
+    SCOPE = "dashboard"
+    TITLE_TEXT = "Dashboard"
+    BINDINGS = registry.bindings_for("dashboard")
+
+    DEFAULT_CSS = """
+    DashboardScreen #tiles { grid-size: 2; grid-gutter: 0 1; height: auto; }
+    DashboardScreen .section { text-style: bold; }
+    DashboardScreen #strips { height: auto; }
+    DashboardScreen #strips .section { margin-top: 1; }
+    DashboardScreen #alerts { max-height: 6; }
+    DashboardScreen QueueTile.-stale { text-opacity: 60%; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="body"):
+            yield Static("Active alerts", classes="section", id="alerts-title")
+            yield LiveTable(
+                [
+                    Column("sev", "sev", 10),
+                    Column("age", "age", 7, right=True),
+                    Column("ack", "ack", 12),
+                    Column("message", "alert"),
+                ],
+                id="alerts",
+            )
+            yield Static("", id="empty", markup=False)
+            yield Grid(id="tiles")
+            with Vertical(id="strips"):
+                yield Static("Trunks", classes="section", id="trunks-title")
+                yield Static("", id="trunks", markup=False)
+                yield Static("Routing flags on", classes="section")
+                yield Static("", id="flags", markup=False)
+
+    def on_mount(self) -> None:
+        self._fit_grid()
+        super().on_mount()
+
+    def on_resize(self) -> None:
+        self._fit_grid()
+
+    def _fit_grid(self) -> None:
+        cols = max(1, (self.size.width or 120) // TILE_WIDTH)
+        self.query_one("#tiles", Grid).styles.grid_size_columns = cols
+
+    def primary_table(self) -> LiveTable:
+        return self.query_one("#alerts", LiveTable)
+
+    # ------------------------------------------------------------------ refresh
+
+    def refresh_live(self) -> None:
+        con = self.console
+        doc = con.doc
+        now = con.now()
+        self._refresh_tiles(doc, now)
+        self._refresh_trunks(doc, now)
+        self._refresh_flags(doc, now)
+        self._refresh_alert_table()
+
+    def refresh_alerts(self) -> None:
+        con = self.console
+        self._refresh_alert_table()
+        self._refresh_tiles(con.doc, con.now())  # tiles carry alarm words too
+
+    def _refresh_alert_table(self) -> None:
+        con = self.console
+        rows = []
+        for a in con.active_alerts():
+            sev, age, message, _scope, ack = alert_cells(a, con, con.now())
+            rows.append((a.key, [sev, age, ack, message]))
+        if self.filter_text:
+            rows = [r for r in rows if self.matches(r[1])]
+        table = self.primary_table()
+        table.sync(rows)
+        table.display = bool(rows)
+        n = len(rows)
+        self.query_one("#alerts-title", Static).update(
+            f"Active alerts ({n})" if n else "Active alerts: none"
+        )
+
+    def _refresh_tiles(self, doc: view.Doc, now: float) -> None:
+        con = self.console
+        grid = self.query_one("#tiles", Grid)
+        every = view.queues(doc)
+        queues = [
+            q for q in every if not self.filter_text or self.filter_text.lower() in q.key.lower()
+        ]
+        if self.filter_text:
+            self._filter_shown, self._filter_total = len(queues), len(every)
+        existing = {t.key: t for t in grid.query(QueueTile)}
+        wanted = [q.key for q in queues]
+        for key, tile in existing.items():
+            if key not in wanted:
+                tile.remove()
+        empty = self.query_one("#empty", Static)
+        if not queues:
+            empty.display = True
+            empty.update(
+                Text(
+                    "No queues yet: waiting for the PBX to report its queues."
+                    if not self.filter_text
+                    else f"No queue matches '{self.filter_text}'.",
+                    style=con.palette.muted,
+                )
+            )
+        else:
+            empty.display = False
+        multi = len({q.pbx for q in queues}) > 1
+        covered = con.history.covered_minutes(now)
+        alerts = con.active_alerts()
+        stale = {v.pbx for v in view.links(doc) if v.stale}
+        for q in queues:
+            found = existing.get(q.key)
+            if found is None:
+                tile = QueueTile(q.key)
+                grid.mount(tile)
+                if self.focused is None:
+                    self.call_after_refresh(tile.focus)
+            else:
+                tile = found
+            worst = next((a for a in alerts if a.scope == q.scope), None)
+            look = tile_look(worst)
+            is_stale = q.pbx in stale or not con.link.attached
+            tile.set_class(is_stale, "-stale")
+            word = f"◌ STALE · {look.word}" if is_stale else look.word
+            body = tile_text(
+                q,
+                con.history.values(q.key, "waiting", now),
+                con.history.values(q.key, "sl", now),
+                covered,
+                con.palette,
+            )
+            title = f"{q.pbx}:{q.name}" if multi else q.name
+            tile.show(title, word, look.tone, body)
+
+    def _refresh_trunks(self, doc: view.Doc, now: float) -> None:
+        con = self.console
+        pal = con.palette
+        widget = self.query_one("#trunks", Static)
+        role = con.link.role
+        if role is not None and not allows(role, Capability.VIEW_TRUNKS):
+            self.query_one("#trunks-title", Static).display = False
+            widget.display = False
+            return
+        trunks = view.trunks(doc)
+        t = Text(no_wrap=True, overflow="ellipsis")
+        if not trunks:
+            t.append("no trunks reported", style=pal.muted)
+        for i, tr in enumerate(trunks):
+            if i:
+                t.append("\n")
+            look = fmt.trunk_look(tr.up, tr.reachable)
+            t.append(f"{look.glyph} {look.word:<7}", style=pal.style(look.tone))
+            t.append(f" {tr.name:<14}", style=pal.strong)
+            reg = tr.registration_status or ("no registration" if not tr.registration else "?")
+            reg_tone = (
+                "good" if reg == "Registered" else ("muted" if not tr.registration else "bad")
+            )
+            t.append(f" reg {reg:<15}", style=pal.style(reg_tone))
+            rtt = f"{tr.rtt_ms:.0f}ms" if tr.rtt_ms is not None else fmt.DASH
+            t.append(f" rtt {rtt:>6}")
+            cap = fmt.num(tr.capacity) if tr.capacity else "?"
+            usage_tone = (
+                "bad" if (tr.usage or 0) >= 0.9 else ("warn" if (tr.usage or 0) >= 0.75 else "")
+            )
+            t.append(
+                f"  channels {tr.channels_in_use}/{cap}",
+                style=pal.style(usage_tone) if usage_tone else "",
+            )
+            if tr.usage is not None:
+                t.append(f" ({fmt.pct(tr.usage)})", style=pal.muted)
+            if tr.last_change:
+                t.append(f"  changed {fmt.since(tr.last_change, now)} ago", style=pal.muted)
+        widget.update(t)
+
+    def _refresh_flags(self, doc: view.Doc, now: float) -> None:
+        pal = self.console.palette
+        on = [f for f in view.flags(doc) if f.is_on]
+        t = Text(no_wrap=True, overflow="ellipsis")
+        if not on:
+            t.append("none — normal routing", style=pal.good)
+        for i, f in enumerate(on):
+            if i:
+                t.append("\n")
+            t.append("⚑ ON ", style=pal.warn)
+            t.append(f"{f.kind.replace('_', ' ')} {f.target}", style=pal.strong)
+            t.append(f" = {f.value}")
+            t.append(
+                f"  ({f.pbx}: {f.family}/{f.key}, read {fmt.since(f.read_at, now)} ago)",
+                style=pal.muted,
+            )
+        self.query_one("#flags", Static).update(t)
+
+    # ------------------------------------------------------------------ drill-down
+
+    def action_open_queue(self) -> None:
+        focused = self.focused
+        if isinstance(focused, QueueTile):
+            self._open(focused.key)
+            return
+        tiles = list(self.query(QueueTile))
+        if tiles:
+            tiles[0].focus()
+
+    @on(QueueTile.Opened)
+    def _tile_clicked(self, event: QueueTile.Opened) -> None:
+        self._open(event.key)
+
+    def _open(self, key: str) -> None:
+        from ccops.screens.queue_detail import QueueDetailScreen
+
+        pbx, _, queue = key.partition("/")
+        self.app.push_screen(QueueDetailScreen(pbx, queue))
