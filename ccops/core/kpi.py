@@ -8,8 +8,19 @@ a rolling window; per agent we keep calls, talk, hold and time in each state.
 
 How a caller's queue outcome is decided (asterisk-22-notes.md note 17):
 
-* ``QueueCallerAbandon`` → abandoned (short if the wait is ≤ ``short_abandon`` s); the
-  ``QueueCallerLeave`` that follows is swallowed.
+* ``QueueCallerAbandon`` → abandoned (short if the wait is ≤ ``short_abandon`` s) *or
+  timed out*: Asterisk 22 sends the same ``QueueCallerAbandon`` (``HoldTime`` = the wait)
+  then ``QueueCallerLeave`` when the ``Queue()`` timeout expires, and the caller's channel
+  stays up and goes on in the dialplan (tests/data/asterisk22, measured on the tier). A
+  real abandon happens *because* the caller hung up, so that channel's ``Hangup`` follows
+  at once (same read, ~1 ms); after a timeout it comes only when the dialplan ends (the
+  tier's goodbye prompt: 0.9 s later), or the caller joins another queue (overflow). So:
+  a ``Hangup`` within ``abandon_hangup_s`` of the abandon → abandoned; a later one, a join
+  elsewhere, or the PBX's stream moving ``abandon_hangup_s`` past it with the channel
+  still up (or the wall clock ``abandon_wall_s``) → timeout. A ``HoldTime`` of at least
+  the queue's configured ``max_wait`` (:class:`ccops.config.QueueKpiConfig`) is a timeout
+  at once (the one case timing cannot tell: a dialplan that hangs up right after
+  ``Queue()``). The ``QueueCallerLeave`` that follows is swallowed.
 * ``QueueCallerLeave`` then ``AgentConnect`` (Asterisk sends Leave *before* Connect) →
   answered, with Asterisk's ``HoldTime`` as the wait.
 * ``QueueCallerLeave`` and neither → timed out / exited (queue timeout, exit key, overflow
@@ -94,6 +105,7 @@ from ccops.core.kpi_records import (
 )
 from ccops.core.kpi_state import (
     ABANDONED,
+    DECIDED,
     LEFT,
     WAITING,
     AgentBucket,
@@ -131,16 +143,22 @@ class KpiEngine:
         *,
         production: Mapping[str, bool] | None = None,
         leave_grace_s: float = 5.0,
+        abandon_hangup_s: float = 0.3,
+        abandon_wall_s: float = 10.0,
         acw_detect_s: float = 15.0,
         acw_reasons: Iterable[str] = DEFAULT_ACW_REASONS,
     ) -> None:
         if leave_grace_s <= 0 or acw_detect_s < 0:
             raise ValueError("leave_grace_s must be > 0 and acw_detect_s ≥ 0")
+        if not 0 < abandon_hangup_s <= abandon_wall_s:
+            raise ValueError("need 0 < abandon_hangup_s ≤ abandon_wall_s")
         self.config = config
         self._clock = clock
         self._wrapup_for = wrapup_for
         self._production: dict[str, bool] = dict(production or {})
         self._grace = leave_grace_s
+        self._abandon_hangup = abandon_hangup_s
+        self._abandon_wall = abandon_wall_s
         self._acw_detect = acw_detect_s
         self._acw_reasons = frozenset(r.strip().lower() for r in acw_reasons)
         self._formula: SlFormula = config.sl_formula
@@ -208,6 +226,7 @@ class KpiEngine:
             now = self._last_tick  # the wall clock stepped back: wait for it
         self._last_tick = now
         for ps in self._pbxs.values():
+            self._resolve_abandons(ps, now)
             self._resolve_leaves(ps, now)
             self._sweep_stale(ps, now)
             for a in ps.agents.values():
@@ -417,6 +436,7 @@ class KpiEngine:
                 name: {
                     "callers": len(ps.callers),
                     "pending_leaves": len(ps.pending_leaves),
+                    "pending_abandons": len(ps.pending_abandons),
                     "calls": len(ps.calls),
                     "agents": len(ps.agents),
                 }
@@ -448,6 +468,7 @@ class KpiEngine:
             over.sl_threshold if over.sl_threshold is not None else c.sl_threshold,
             over.sl_target if over.sl_target is not None else c.sl_target,
             over.short_abandon if over.short_abandon is not None else c.short_abandon,
+            over.max_wait,
         )
 
     def _queue(self, sink: Sink, name: str) -> QueueStats:
@@ -588,6 +609,9 @@ class KpiEngine:
             if c.phase == LEFT:  # left one queue, joined another: overflow/exit
                 ps.pending_leaves.pop(uid, None)
                 self._book_timeout(ps, c.queue, c.left_at)
+            elif c.phase == ABANDONED:  # "abandoned" yet still here: the queue timed out
+                ps.pending_abandons.pop(uid, None)
+                self._book_timeout(ps, c.queue, c.left_at)
             elif c.phase == WAITING:
                 if c.queue == ev.queue:
                     self._anomaly("duplicate_join")
@@ -600,20 +624,29 @@ class KpiEngine:
     def _on_abandon(self, ps: Pbx, ev: QueueCallerAbandon) -> None:
         uid = ev.uniqueid
         c = ps.callers.get(uid)
-        if c is not None and c.phase == ABANDONED and c.queue == ev.queue:
+        if c is not None and c.phase in (ABANDONED, DECIDED) and c.queue == ev.queue:
             self._anomaly("duplicate_abandon")
             return
         if c is not None and c.phase == LEFT:
             self._anomaly("abandon_after_leave")
             ps.pending_leaves.pop(uid, None)
+        elif c is not None and c.phase == ABANDONED:  # still pending in another queue
+            ps.pending_abandons.pop(uid, None)
+            self._book_timeout(ps, c.queue, c.left_at)
         wait = float(ev.hold_time)
         if wait < 0:
             self._anomaly("negative_hold_time")
             wait = 0.0
-        self._book_abandoned(ps, ev.queue, ev.at, wait)
         caller = Caller(ev.queue, c.join_at if c else None, ABANDONED)
         caller.left_at = ev.at
+        caller.hold = wait
         ps.callers[uid] = caller
+        max_wait = self._queue(ps.sink, ev.queue).cfg.max_wait
+        if max_wait is not None and wait >= max_wait:
+            self._book_timeout(ps, ev.queue, ev.at)  # the configured Queue() timeout
+            caller.phase = DECIDED
+        else:
+            ps.pending_abandons[uid] = None  # the caller's channel will tell (see above)
         self._clear_ringing(ps, uid, ev.at)
 
     def _on_leave(self, ps: Pbx, ev: QueueCallerLeave) -> None:
@@ -626,7 +659,9 @@ class KpiEngine:
                 return
         if c is not None:
             if c.phase == ABANDONED:
-                del ps.callers[uid]  # the Leave that always follows an Abandon
+                return  # the Leave that always follows an Abandon; the outcome is pending
+            if c.phase == DECIDED:
+                del ps.callers[uid]  # the Leave that follows an Abandon already decided
                 return
             if c.phase == LEFT:
                 self._anomaly("duplicate_leave")
@@ -643,7 +678,10 @@ class KpiEngine:
 
     def _on_entry_item(self, ps: Pbx, ev: QueueEntryItem) -> None:
         """A caller already waiting when we (re)synced: track it so its wait is known."""
-        ps.seen_callers.add(ev.uniqueid)
+        if ps.sync_epoch is not None:
+            # Only a sync's rows decide who is still waiting at SyncEnd; remembering rows
+            # seen outside a sync would grow this set for as long as no sync runs.
+            ps.seen_callers.add(ev.uniqueid)
         if ev.uniqueid not in ps.callers:
             ps.callers[ev.uniqueid] = Caller(ev.queue, ev.at - max(0, ev.wait), WAITING)
 
@@ -651,7 +689,10 @@ class KpiEngine:
         uid = ev.uniqueid
         c = ps.callers.pop(uid, None)
         if c is not None:
-            if c.phase == LEFT:
+            if c.phase == ABANDONED:
+                ps.pending_abandons.pop(uid, None)
+                self._decide_abandon(ps, c, ev.at)
+            elif c.phase == LEFT:
                 ps.pending_leaves.pop(uid, None)
                 self._book_timeout(ps, c.queue, c.left_at)
             elif c.phase == WAITING:
@@ -663,6 +704,34 @@ class KpiEngine:
             call.hungup_at = ev.at
         if uid in ps.ringing:
             self._clear_ringing(ps, uid, ev.at)
+
+    def _decide_abandon(self, ps: Pbx, c: Caller, hangup_at: float | None) -> None:
+        """Book a pending ``QueueCallerAbandon``: the caller's hangup came with it (a real
+        abandon) or the channel outlived it (a queue timeout; ``hangup_at`` None: still up)."""
+        if hangup_at is not None and hangup_at - c.left_at <= self._abandon_hangup:
+            self._book_abandoned(ps, c.queue, c.left_at, c.hold)
+        else:
+            self._book_timeout(ps, c.queue, c.left_at)
+
+    def _resolve_abandons(self, ps: Pbx, now: float) -> None:
+        """Abandons whose channel is still up once the stream (or, on a quiet stream, the
+        wall clock) has moved past the hangup window: the queue timed out."""
+        if not ps.pending_abandons:
+            return
+        stream_cut = ps.watermark - self._abandon_hangup
+        wall_cut = now - self._abandon_wall
+        done: list[str] = []
+        for uid in ps.pending_abandons:
+            c = ps.callers.get(uid)
+            if c is None or c.phase != ABANDONED:
+                done.append(uid)
+                continue
+            if c.left_at < stream_cut or c.left_at <= wall_cut:
+                self._decide_abandon(ps, c, None)
+                c.phase = DECIDED  # kept until its Leave/Hangup, so neither counts again
+                done.append(uid)
+        for uid in done:
+            del ps.pending_abandons[uid]
 
     def _resolve_leaves(self, ps: Pbx, now: float) -> None:
         if not ps.pending_leaves:
@@ -843,7 +912,7 @@ class KpiEngine:
         uid = ev.uniqueid
         c = ps.callers.get(uid)
         if c is not None:
-            if c.phase == ABANDONED:
+            if c.phase in (ABANDONED, DECIDED):
                 self._anomaly("connect_after_abandon")
                 return
             del ps.callers[uid]

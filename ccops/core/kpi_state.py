@@ -13,17 +13,22 @@ from collections import deque
 from ccops.core.kpi_agents import AgentFacts
 from ccops.core.kpi_records import AgentCounters, QueueCounters
 
-WAITING, LEFT, ABANDONED = 0, 1, 2
-"""Phases of a caller we are following: in the queue, left (outcome pending), abandoned."""
+WAITING, LEFT, ABANDONED, DECIDED = 0, 1, 2, 3
+"""Phases of a caller we are following: in the queue; left without an abandon (outcome
+pending); ``QueueCallerAbandon`` seen (abandon or queue timeout, pending: see
+:meth:`ccops.core.kpi.KpiEngine`); outcome booked, only the trailing Leave/Hangup to swallow."""
 
 
 class QueueCfg:
-    __slots__ = ("short_abandon", "sl_target", "sl_threshold")
+    __slots__ = ("max_wait", "short_abandon", "sl_target", "sl_threshold")
 
-    def __init__(self, sl_threshold: int, sl_target: float, short_abandon: int) -> None:
+    def __init__(
+        self, sl_threshold: int, sl_target: float, short_abandon: int, max_wait: int | None = None
+    ) -> None:
         self.sl_threshold = sl_threshold
         self.sl_target = sl_target
         self.short_abandon = short_abandon
+        self.max_wait = max_wait  # the dialplan's Queue() timeout, when configured
 
 
 class Bucket:
@@ -126,13 +131,14 @@ class Sink:
 
 
 class Caller:
-    __slots__ = ("join_at", "left_at", "phase", "queue")
+    __slots__ = ("hold", "join_at", "left_at", "phase", "queue")
 
     def __init__(self, queue: str, join_at: float | None, phase: int) -> None:
         self.queue = queue
         self.join_at = join_at
         self.phase = phase
         self.left_at = 0.0
+        self.hold = 0.0  # Asterisk's HoldTime of a pending QueueCallerAbandon
 
 
 class Call:
@@ -155,6 +161,7 @@ class Pbx:
         "calls",
         "devices",
         "name",
+        "pending_abandons",
         "pending_leaves",
         "ringing",
         "seen_callers",
@@ -169,6 +176,7 @@ class Pbx:
         self.sink = sink
         self.callers: dict[str, Caller] = {}
         self.pending_leaves: dict[str, None] = {}  # insertion-ordered by leave time
+        self.pending_abandons: dict[str, None] = {}  # abandon or timeout? (by abandon time)
         self.calls: dict[str, Call] = {}
         self.agents: dict[str, AgentFacts] = {}
         self.devices: dict[str, str] = {}  # device/channel prefix → member interface
