@@ -1,0 +1,201 @@
+"""The operators file: who may log in over SSH, with which public keys, in which role.
+
+Why a file of its own (not ``authorized_keys`` options): the role is the one thing that
+decides what an SSH session may do, so it must be read from a file only the admin edits,
+validated strictly (a typo in a role must stop the load, not silently make someone a
+viewer or an admin), and reported with file, line and field like ``ccops.toml`` is.
+
+The SSH user name is the operator's ``name`` and the key must be one of *that* operator's
+keys: Bob's key does not log in as Alice. A key listed for two operators is an error,
+because it would make the identity depend on the user name the client typed.
+
+The file is re-read when it changes (checked at each login, cheap ``stat``) or on SIGHUP;
+a broken edit keeps the last good directory and logs the problems, so a typo at 2 a.m.
+does not lock every supervisor out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ccops.config import ConfigError, format_errors
+from ccops.core.roles import Role
+
+log = logging.getLogger(__name__)
+
+# An SSH user name an operator types: no spaces, no shell metacharacters, not too long.
+_OPERATOR_NAME = r"^[a-z_][a-z0-9_.-]{0,31}$"
+# The console's theme words (``ccops tui --theme``); kept here so the daemon need not load
+# the console's modules to check a file.
+THEMES = ("dark", "light", "high-contrast")
+
+
+class OperatorEntry(BaseModel):
+    """One ``[[operator]]`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=_OPERATOR_NAME)
+    role: Role
+    keys: list[str] = Field(min_length=1)
+    display_name: str = Field(default="", max_length=80)
+    theme: str = "dark"
+
+    @field_validator("keys")
+    @classmethod
+    def _openssh_keys(cls, value: list[str]) -> list[str]:
+        problems = []
+        for i, text in enumerate(value):
+            try:
+                asyncssh.import_public_key(text.strip())
+            except (asyncssh.KeyImportError, ValueError) as exc:
+                shown = text.strip()[:40]
+                problems.append(f"keys[{i}] is not an OpenSSH public key ({exc}): {shown!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return [t.strip() for t in value]
+
+    @field_validator("theme")
+    @classmethod
+    def _known_theme(cls, value: str) -> str:
+        if value not in THEMES:
+            raise ValueError(f"theme must be one of {', '.join(THEMES)}")
+        return value
+
+
+class OperatorsFile(BaseModel):
+    """The whole file: a list of ``[[operator]]`` tables."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    operator: list[OperatorEntry] = Field(default_factory=list)
+
+    @field_validator("operator")
+    @classmethod
+    def _unique(cls, value: list[OperatorEntry]) -> list[OperatorEntry]:
+        names = [o.name for o in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"operator names must be unique; repeated: {', '.join(dupes)}")
+        owner: dict[str, str] = {}
+        for op in value:
+            for text in op.keys:
+                fp = fingerprint(asyncssh.import_public_key(text))
+                if fp in owner and owner[fp] != op.name:
+                    raise ValueError(
+                        f"key {fp} is listed for both {owner[fp]} and {op.name}; one key, "
+                        "one operator"
+                    )
+                owner[fp] = op.name
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """What a successful key check established: the operator, their role and the key."""
+
+    name: str
+    role: Role
+    display_name: str
+    theme: str
+    fingerprint: str
+
+
+def fingerprint(key: asyncssh.SSHKey) -> str:
+    """The SHA256 fingerprint OpenSSH prints (``ssh-keygen -lf``)."""
+    return str(key.get_fingerprint("sha256"))
+
+
+def load_operators(path: Path) -> OperatorsFile:
+    """Read and validate the operators file; :class:`ConfigError` with located problems."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read operators file: {exc.strerror or exc}"]) from exc
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+    try:
+        parsed = OperatorsFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc, path, text)) from exc
+    if not parsed.operator:
+        raise ConfigError([f"{path}: no [[operator]] entries: nobody could log in"])
+    return parsed
+
+
+class OperatorDirectory:
+    """The current operators, reloaded when the file changes; answers "whose key is this"."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._by_name: dict[str, tuple[OperatorEntry, dict[str, str]]] = {}
+        self._stamp: tuple[int, int] | None = None
+        self.load_errors = 0
+        self.reload(strict=True)
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def reload(self, *, strict: bool = False) -> bool:
+        """Re-read the file. At start (``strict``) problems raise; later they are logged
+        and the last good directory stays in force. True when the new file was taken."""
+        stamp = self._file_stamp()
+        try:
+            parsed = load_operators(self.path)
+        except ConfigError as exc:
+            if strict:
+                raise
+            self.load_errors += 1
+            self._stamp = stamp  # do not re-log the same broken file at every login
+            for problem in exc.problems:
+                log.error("operators file not reloaded, keeping the previous one: %s", problem)
+            return False
+        by_name: dict[str, tuple[OperatorEntry, dict[str, str]]] = {}
+        for entry in parsed.operator:
+            keys = {}
+            for text in entry.keys:
+                key = asyncssh.import_public_key(text)
+                keys[fingerprint(key)] = text
+            by_name[entry.name] = (entry, keys)
+        self._by_name = by_name
+        self._stamp = stamp
+        log.info("operators file %s: %d operators", self.path, len(by_name))
+        return True
+
+    def reload_if_changed(self) -> None:
+        if self._file_stamp() != self._stamp:
+            self.reload()
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def check(self, username: str, key: asyncssh.SSHKey) -> Login | None:
+        """The login for ``username`` presenting ``key``, or None (unknown user or key)."""
+        found = self._by_name.get(username)
+        if found is None:
+            return None
+        entry, keys = found
+        fp = fingerprint(key)
+        if fp not in keys:
+            return None
+        return Login(
+            name=entry.name,
+            role=entry.role,
+            display_name=entry.display_name or entry.name,
+            theme=entry.theme,
+            fingerprint=fp,
+        )
