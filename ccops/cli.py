@@ -1,9 +1,14 @@
 """The ``ccops`` command line.
 
 ``ccops`` alone is the one-command experience: a private daemon on the embedded simulated PBX
-plus a live view. The subcommands are for operators and scripts: ``serve`` (the long-running
-daemon), ``status`` (the live model, ``--json`` for wallboards), ``check`` (configuration),
-``sim`` (the simulated PBX alone, for any AMI tool) and ``audit verify``.
+plus the console attached to it. The subcommands are for operators and scripts: ``serve``
+(the long-running daemon, and its SSH gateway when ``[ssh] enabled``), ``tui`` (the console
+attached to a running daemon), ``status`` (the live model, ``--json`` for wallboards),
+``check`` (configuration), ``sim`` (the simulated PBX alone, for any AMI tool), ``audit
+verify`` and ``demo`` (the plain-text live view).
+
+The console draws on the terminal, so for ``ccops`` and ``ccops tui`` logs go to a file
+under the state directory, never to the screen.
 
 Every failure a user can cause (bad config, no daemon, port in use) ends with one clear line
 on stderr and a non-zero exit code, never a traceback.
@@ -16,24 +21,30 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccops import __version__
 from ccops.config import ConfigError, Settings, load_settings
 
+if TYPE_CHECKING:
+    from ccops.daemon.service import Daemon
+    from ccops.gateway.server import SshGateway
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ccops",
         description="Operations console for Asterisk call centers. "
-        "Run without a command to watch the embedded simulated PBX.",
+        "Run without a command to open the console on the embedded simulated PBX.",
     )
     p.add_argument("--version", action="version", version=f"ccops {__version__}")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
@@ -43,16 +54,28 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--config", type=Path, help="TOML file (default: $CCOPS_CONFIG, "
                         "~/.config/ccops/ccops.toml, /etc/ccops/ccops.toml)")
 
-    sp = sub.add_parser("serve", help="run the daemon (PBX links, model, KPIs, alerts, store)")
+    sp = sub.add_parser(
+        "serve", help="run the daemon (PBX links, model, KPIs, alerts, store, SSH gateway)"
+    )
     with_config(sp)
+
+    sp = sub.add_parser("tui", help="the console, attached to a running daemon")
+    with_config(sp)
+    sp.add_argument("--socket", type=Path, help="daemon socket (default from config)")
+    sp.add_argument("--fd", type=int, help="an inherited socket already attached to the "
+                    "daemon (the SSH gateway starts consoles this way)")
+    sp.add_argument("--theme", choices=("dark", "light", "high-contrast"), default="dark")
+    sp.add_argument("--log-file", type=Path, help="log here (default: <state_dir>/console.log)")
 
     sp = sub.add_parser("status", help="the running daemon's live state")
     with_config(sp)
     sp.add_argument("--json", action="store_true", help="the stable JSON schema ccops.status/1")
     sp.add_argument("--socket", type=Path, help="daemon socket (default from config)")
 
-    sp = sub.add_parser("check", help="validate configuration")
+    sp = sub.add_parser("check", help="validate configuration and playbooks")
     with_config(sp)
+    sp.add_argument("--playbooks", type=Path, action="append", default=[], metavar="DIR",
+                    help="site playbook directory (adds, or replaces by id); repeatable")
 
     sp = sub.add_parser("sim", help="run the simulated PBX alone (real AMI over TCP)")
     sp.add_argument("--listen", default="127.0.0.1:5038", help="HOST:PORT (default %(default)s)")
@@ -60,6 +83,15 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--secret", default="ccops-sim", help="AMI secret (default %(default)s)")
     sp.add_argument("--scenario", type=Path, help="scenario file (surges, trunk failures, …)")
     sp.add_argument("--seed", type=int, default=1, help="random seed (default %(default)s)")
+
+    sp = sub.add_parser("incident", help="incident tools")
+    isub = sp.add_subparsers(dest="incident_command")
+    ir = isub.add_parser("report", help="an incident's report (Markdown), review form or drill "
+                         "record")
+    with_config(ir)
+    ir.add_argument("incident_id", type=int)
+    ir.add_argument("--review", action="store_true", help="the post-incident review form")
+    ir.add_argument("--drill", action="store_true", help="the drill record and score")
 
     sp = sub.add_parser("audit", help="audit log tools")
     asub = sp.add_subparsers(dest="audit_command")
@@ -69,15 +101,23 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("demo", help="private daemon on the simulator with a live status view")
     with_config(sp)
     sp.add_argument("--seconds", type=float, default=0, help="stop after N seconds (0: never)")
+    p.add_argument("--config", type=Path, help="TOML file for plain `ccops`")
+    p.add_argument("--theme", choices=("dark", "light", "high-contrast"), default="dark",
+                   help="console theme for plain `ccops`")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    command = args.command or "demo"
+    command = args.command or "console"
+    if command not in ("tui", "console"):  # those draw on the terminal: they log to a file
+        logging.basicConfig(level=level, format=LOG_FORMAT)
     try:
+        if command == "console":
+            return _console(args, level)
+        if command == "tui":
+            return _tui(args, level)
         if command == "check":
             return _check(args)
         if command == "sim":
@@ -93,6 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _audit_verify(args)
         if command == "demo":
             return _demo(args)
+        if command == "incident":
+            if args.incident_command != "report":
+                print("usage: ccops incident report ID [--review|--drill]", file=sys.stderr)
+                return EXIT_USAGE
+            return _incident_report(args)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"ccops: config: {problem}", file=sys.stderr)
@@ -119,16 +164,41 @@ def _check(args: argparse.Namespace) -> int:
             pbx.resolve_secret()
         except ConfigError as exc:
             problems.extend(exc.problems)
+    ssh_note = ""
+    if settings.ssh.operators is not None:
+        from ccops.gateway.operators import load_operators
+
+        try:
+            ops = load_operators(settings.ssh.operators)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        else:
+            state = "enabled" if settings.ssh.enabled else "disabled"
+            ssh_note = (f"; ssh {state} on {settings.ssh.host}:{settings.ssh.port} for "
+                        f"{len(ops.operator)} operators")
+    from ccops.core.playbook_load import PlaybookError, check_parameters, load_playbooks
+
+    dirs = [*settings.playbooks.dirs, *args.playbooks]
+    try:
+        playbooks = load_playbooks(dirs)
+    except PlaybookError as exc:
+        problems.extend(exc.problems)
+    else:
+        problems.extend(check_parameters(playbooks, settings.playbooks.parameters))
     if problems:
         for problem in problems:
             print(f"ccops: config: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     where = getattr(args, "config", None) or "defaults"
     if settings.uses_simulator:
-        print(f"ok: {where}: no [[pbx]] configured: ccops runs on the embedded SIMULATED PBX")
+        print(f"ok: {where}: no [[pbx]] configured: ccops runs on the embedded SIMULATED PBX"
+              f"{ssh_note}")
     else:
         names = ", ".join(f"{p.name} ({p.host}:{p.port})" for p in settings.pbx)
-        print(f"ok: {where}: {len(settings.pbx)} PBX: {names}; {len(settings.alerts)} alert rules")
+        print(f"ok: {where}: {len(settings.pbx)} PBX: {names}; {len(settings.alerts)} alert rules"
+              f"{ssh_note}")
+    site = ", ".join(str(d) for d in dirs)
+    print(f"ok: {len(playbooks)} playbooks (shipped" + (f" + {site})" if site else ")"))
     return EXIT_OK
 
 
@@ -169,18 +239,61 @@ def _sim(args: argparse.Namespace) -> int:
 async def _run_daemon_until_signal(settings: Settings) -> None:
     from ccops.daemon.service import Daemon
 
-    daemon = Daemon(settings)
-    await daemon.start()
+    # Handlers first: a SIGTERM that arrives while the daemon is still starting (its socket
+    # already answers) must stop it cleanly, not kill it with the default action.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    daemon = Daemon(settings)
+    await daemon.start()
+    gateway: SshGateway | None = None
+    try:
+        if settings.ssh.enabled:
+            gateway = await _start_gateway(settings, daemon)
+    except BaseException:
+        await daemon.stop()
+        raise
+    if gateway is not None:
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGHUP, gateway.reload_operators)
     print(f"ccops daemon: socket {daemon.socket_path}; store {daemon.store_path}", flush=True)
+    if gateway is not None:
+        made = " (new)" if gateway.host_key_created else ""
+        print(f"ccops ssh: listening on {settings.ssh.host}:{gateway.port}; host key "
+              f"{gateway.host_key_fingerprint}{made}; {len(gateway.operators)} operators",
+              flush=True)
     try:
         await stop.wait()
     finally:
+        if gateway is not None:
+            await gateway.stop()  # sessions end (and are audited) while the daemon is up
         await daemon.stop()
+
+
+async def _start_gateway(settings: Settings, daemon: Daemon) -> SshGateway:
+    """The SSH gateway wired to the daemon: pre-authenticated sockets and session audit."""
+    from ccops.gateway.server import SshGateway
+
+    assert daemon.api is not None
+    gw_log = logging.getLogger("ccops.gateway")
+    if gw_log.getEffectiveLevel() > logging.INFO:
+        gw_log.setLevel(logging.INFO)  # logins and logouts belong in the daemon's log
+    gateway = SshGateway(
+        settings.ssh,
+        state_dir=daemon.state_dir,
+        attach=daemon.api.attach_preauthenticated,
+        audit=daemon.audit_session,
+    )
+    try:
+        await gateway.start()
+    except OSError as exc:
+        raise RuntimeError(
+            f"ssh: cannot listen on {settings.ssh.host}:{settings.ssh.port}: "
+            f"{exc.strerror or exc}"
+        ) from exc
+    return gateway
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -228,6 +341,32 @@ def _status(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- audit
 
 
+def _incident_report(args: argparse.Namespace) -> int:
+    from ccops.core.incident_report import drill_record, report_markdown, review_form
+    from ccops.core.playbook_load import load_pinned
+    from ccops.store.errors import StoreError
+    from ccops.store.incidents import read_incident_file
+
+    path = _settings(args).store_path()
+    try:
+        inc = asyncio.run(read_incident_file(path, args.incident_id))
+    except StoreError as exc:
+        print(f"ccops incident report: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if inc is None:
+        print(f"ccops incident report: no incident {args.incident_id} in {path}",
+              file=sys.stderr)
+        return EXIT_FAIL
+    playbook = load_pinned(inc.document)  # the version the incident ran, not today's file
+    if args.drill:
+        print(drill_record(inc, playbook), end="")
+    elif args.review:
+        print(review_form(inc, playbook), end="")
+    else:
+        print(report_markdown(inc, playbook), end="")
+    return EXIT_OK
+
+
 def _audit_verify(args: argparse.Namespace) -> int:
     from ccops.store.audit_verify import verify_file
 
@@ -242,6 +381,84 @@ def _audit_verify(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"TAMPERED: {path}: record {result.first_bad_seq}: {result.reason}", file=sys.stderr)
     return EXIT_FAIL
+
+
+# --------------------------------------------------------------------------- console
+
+
+def _log_to_file(path: Path, level: int) -> None:
+    """Send logging to ``path`` (0600 in a 0700 directory); never to the terminal, which
+    the console is drawing on. If the file cannot be opened, logs are dropped, not shown."""
+    root = logging.getLogger()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _take_controlling_tty() -> None:
+    """Started by the SSH gateway in a new session: make the PTY our controlling terminal,
+    so the kernel delivers window-size changes (SIGWINCH) to us by itself."""
+    import fcntl
+    import termios
+
+    if os.isatty(0):
+        with contextlib.suppress(OSError):
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _tui(args: argparse.Namespace, level: int) -> int:
+    """``ccops tui``: the console on a running daemon (its socket, or an inherited fd)."""
+    socket_path: Path | None = args.socket
+    log_file: Path | None = args.log_file
+    if args.fd is not None:
+        _take_controlling_tty()
+    elif socket_path is None or log_file is None:
+        settings = _settings(args)
+        socket_path = socket_path or settings.daemon.resolved_socket()
+        log_file = log_file or settings.daemon.resolved_state_dir() / "console.log"
+    if log_file is not None:
+        _log_to_file(log_file, level)
+    else:
+        logging.getLogger().addHandler(logging.NullHandler())
+    from ccops.tui.app import run_tui_sync
+
+    return run_tui_sync(socket_path, fd=args.fd, theme=args.theme)
+
+
+def _console(args: argparse.Namespace, level: int) -> int:
+    """Plain ``ccops``: a private daemon (on the simulator unless PBXs are configured) and
+    the console attached to it, in one process; everything goes when the console quits."""
+    settings = _settings(args)
+    _log_to_file(settings.daemon.resolved_state_dir() / "console.log", level)
+    with tempfile.TemporaryDirectory(prefix="ccops-") as tmp:
+        if settings.uses_simulator and settings.daemon.state_dir is None:
+            settings = settings.model_copy(
+                update={"daemon": settings.daemon.model_copy(update={"state_dir": Path(tmp)})}
+            )
+
+        async def run() -> int:
+            from ccops.daemon.service import Daemon
+            from ccops.tui.app import run_tui
+
+            daemon = Daemon(settings)
+            await daemon.start()
+            try:
+                return await run_tui(daemon.socket_path, theme=args.theme)
+            finally:
+                await daemon.stop()
+
+        try:
+            return asyncio.run(run())
+        except RuntimeError as exc:
+            print(f"ccops: {exc}", file=sys.stderr)
+            return EXIT_FAIL
 
 
 # --------------------------------------------------------------------------- demo

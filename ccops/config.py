@@ -18,7 +18,16 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -95,6 +104,9 @@ class QueueKpiConfig(_Strict):
     sl_threshold: int | None = Field(default=None, ge=1, le=3600)
     sl_target: float | None = Field(default=None, gt=0, le=1)
     short_abandon: int | None = Field(default=None, ge=0, le=600)
+    # The dialplan's Queue() timeout (s). Asterisk reports a timeout as QueueCallerAbandon;
+    # a HoldTime ≥ this is a timeout even when the dialplan hangs up right after Queue().
+    max_wait: int | None = Field(default=None, ge=1, le=86_400)
 
 
 class KpiConfig(_Strict):
@@ -136,6 +148,7 @@ Metric = Literal[
     "trunk_registered",
     "trunk_usage",
     "link_up",
+    "routing_flag_overdue",
 ]
 
 
@@ -209,7 +222,45 @@ def default_alert_rules() -> list[AlertRule]:
             severity="critical",
             cooldown_seconds=0,
         ),
+        AlertRule(
+            name="routing-flag-overdue",
+            metric="routing_flag_overdue",
+            op=">",
+            raise_at=0,
+            cooldown_seconds=0,
+            message="{name} on {pbx} is still on, {value} past its expected duration",
+        ),
     ]
+
+
+ROUTING_FLAG_KINDS = ("overflow", "night", "forced_route", "emergency_announcement")
+
+
+def _default_expected_minutes() -> dict[str, int]:
+    return {"overflow": 60, "night": 14 * 60, "forced_route": 120, "emergency_announcement": 60}
+
+
+class RoutingConfig(_Strict):
+    """Routing toggles: how long each kind of flag is expected to stay on.
+
+    A toggle set through ccops carries its own ``expected_duration_min``; these defaults
+    apply to flags ccops finds on without one (set from the CLI, another tool, or before
+    the store existed). Past the expected duration the ``routing_flag_overdue`` alert fires.
+    """
+
+    expected_minutes: dict[str, int] = Field(default_factory=_default_expected_minutes)
+
+    @field_validator("expected_minutes")
+    @classmethod
+    def _known_and_in_range(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(k for k in value if k not in ROUTING_FLAG_KINDS)
+        if unknown:
+            raise ValueError(f"unknown flag kind {', '.join(unknown)}; expected one of: "
+                             f"{', '.join(ROUTING_FLAG_KINDS)}")
+        bad = sorted(k for k, v in value.items() if not 1 <= v <= 7 * 24 * 60)
+        if bad:
+            raise ValueError(f"expected minutes must be 1..10080; wrong for {', '.join(bad)}")
+        return {**_default_expected_minutes(), **value}
 
 
 class StoreConfig(_Strict):
@@ -243,6 +294,155 @@ class SimConfig(_Strict):
     seed: int = 1
 
 
+class SshConfig(_Strict):
+    """The SSH gateway (``ccops serve`` with ``enabled = true``): operators log in with keys.
+
+    Defaults are the safe ones: off, loopback only, public keys only. The host key is
+    generated on first start and kept (mode 0600) so clients can pin it; the operators file
+    (``config/operators.example.toml``) names who may log in, with which keys and role.
+    """
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=2222, ge=0, le=65535)  # 0 = any free port (tests)
+    host_key: Path | None = None  # default: <state_dir>/ssh_host_ed25519_key
+    operators: Path | None = None  # required when enabled
+    allow_passwords: bool = False
+    max_sessions: int = Field(default=32, ge=1, le=1000)
+    login_timeout: float = Field(default=30.0, gt=0, le=600)
+    keepalive_interval: float = Field(default=30.0, ge=0, le=3600)  # 0 = off
+    failure_delay: float = Field(default=1.0, ge=0, le=60)  # first refused attempt
+    failure_delay_max: float = Field(default=30.0, ge=0, le=600)  # doubling stops here
+    failure_forget: float = Field(default=900.0, gt=0, le=86_400)  # quiet period that resets
+    slow_client_timeout: float = Field(default=30.0, gt=0, le=600)  # output stalled → drop
+
+    @field_validator("allow_passwords")
+    @classmethod
+    def _keys_only(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "password login is not offered by ccops; operators log in with public keys "
+                "(keys = [...] in the operators file)"
+            )
+        return value
+
+    def resolved_host_key(self, state_dir: Path) -> Path:
+        return self.host_key or state_dir / "ssh_host_ed25519_key"
+
+
+_DIAL_RE = r"^\+?[0-9][0-9 ()-]{0,30}[0-9]$|^[0-9]$"
+_EXTEN_RE = r"^[A-Za-z0-9_.+-]{1,40}$"
+_SOUND_RE = r"^[A-Za-z0-9_/&.-]{1,200}$"
+
+#: Numbers ccops never dials on its own: police, fire, ambulance and the usual emergency
+#: numbers (110/119/120/122 China, 112 EU/GSM, 911 NANP, 999/995 UK/SG, 000 AU, 100-103
+#: IN, 15/17/18 FR, 118 IT/JP fire-rescue, 08 some mobiles). Extend it in the config.
+DEFAULT_DENY_NUMBERS: tuple[str, ...] = (
+    "110", "112", "119", "120", "122", "911", "999", "995", "000", "08",
+    "100", "101", "102", "103", "15", "17", "18", "118",
+)
+
+
+def dial_digits(number: str) -> str:
+    """The digits of a phone number as dialled ("+49 (30) 123-4" → "49301234")."""
+    return "".join(ch for ch in number if ch.isdigit())
+
+
+def denied_number(number: str, deny: list[str], prefixes: list[str]) -> str | None:
+    """The deny-list entry ``number`` would reach, or None.
+
+    A number is refused when its digits equal an entry, or equal it once an outside-line
+    prefix ("0", "00", "9") is taken off the front: dialling "9112" from a desk set reaches
+    112 on many PBXes. A name with letters (``desk-999``, an endpoint) is not a number that
+    is dialled digit by digit, so it cannot reach one.
+    """
+    if any(ch.isalpha() for ch in number):
+        return None
+    digits = dial_digits(number)
+    listed = {dial_digits(d) for d in deny if dial_digits(d)}
+    candidates = {digits}
+    for prefix in prefixes:
+        p = dial_digits(prefix)
+        if p and digits.startswith(p):
+            candidates.add(digits[len(p):])
+    hit = sorted(candidates & listed)
+    return hit[0] if hit else None
+
+
+class OnCallPerson(_Strict):
+    """Someone ccops may page: reached on a PBX extension and/or a mobile via a trunk."""
+
+    name: str = Field(pattern=_NAME_RE)
+    display_name: str = Field(default="", max_length=80)
+    role: str = Field(default="maintenance", pattern=_NAME_RE)
+    extension: str | None = Field(default=None, pattern=_EXTEN_RE)
+    mobile: str | None = Field(default=None, pattern=_DIAL_RE)
+    trunk: str | None = Field(default=None, pattern=_NAME_RE)  # default: paging.trunk
+    pbx: str | None = Field(default=None, pattern=_NAME_RE)  # default: paging.pbx
+
+    @model_validator(mode="after")
+    def _reachable(self) -> OnCallPerson:
+        if self.extension is None and self.mobile is None:
+            raise ValueError(f"on-call person {self.name!r} needs an extension or a mobile")
+        return self
+
+
+class PagingConfig(_Strict):
+    """Phone paging through the PBX (Originate into the ``ccops-page`` dialplan context)."""
+
+    pbx: str | None = Field(default=None, pattern=_NAME_RE)  # default: the first PBX
+    caller_id: str = Field(default='"ccops page" <0>', max_length=80, pattern=r"^[^\x00-\x1f]*$")
+    context: str = Field(default="ccops-page", pattern=_NAME_RE)
+    extension_channel: str = Field(default="PJSIP/{extension}", max_length=120)
+    mobile_channel: str = Field(default="PJSIP/{number}@{trunk}", max_length=120)
+    trunk: str | None = Field(default=None, pattern=_NAME_RE)  # for mobiles without one
+    order: Literal["extension_first", "mobile_first"] = "extension_first"
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    retry_backoff_s: float = Field(default=30.0, ge=0, le=3600)  # doubles per attempt
+    retry_backoff_max_s: float = Field(default=300.0, ge=0, le=3600)
+    ring_timeout_s: int = Field(default=30, ge=5, le=300)
+    ack_timeout_s: float = Field(default=90.0, ge=5, le=900)  # answer → keypress verdict
+    message_sound: str = Field(default="vm-Urgent", pattern=_SOUND_RE)
+    prompt_sound: str = Field(default="vm-press&digits/1", pattern=_SOUND_RE)
+    prompt_tries: int = Field(default=3, ge=1, le=10)
+    digit_timeout_s: int = Field(default=5, ge=1, le=60)
+    rate_window_s: float = Field(default=3600.0, ge=60, le=86_400)
+    max_calls_per_person: int = Field(default=6, ge=1, le=1000)  # per window
+    max_calls_total: int = Field(default=30, ge=1, le=10_000)  # per window
+    deny_numbers: list[str] = Field(default_factory=lambda: list(DEFAULT_DENY_NUMBERS))
+    outside_line_prefixes: list[str] = Field(default_factory=lambda: ["0", "00", "9"])
+
+    @field_validator("extension_channel")
+    @classmethod
+    def _ext_template(cls, value: str) -> str:
+        if "{extension}" not in value:
+            raise ValueError("must contain {extension}")
+        return value
+
+    @field_validator("mobile_channel")
+    @classmethod
+    def _mobile_template(cls, value: str) -> str:
+        if "{number}" not in value:
+            raise ValueError("must contain {number}")
+        return value
+
+    @field_validator("deny_numbers")
+    @classmethod
+    def _deny_digits(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not dial_digits(v)]
+        if bad:
+            raise ValueError(f"entries must contain digits: {bad!r}")
+        return value
+
+
+class PlaybooksConfig(_Strict):
+    """Site playbooks and the values the shipped ones leave unset (docs/playbooks.md)."""
+
+    dirs: list[Path] = Field(default_factory=list)  # add playbooks, or replace one by id
+    # playbook id → parameter → value, e.g. {a8_call_surge = {pbx = "main", surge_queue = …}}
+    parameters: dict[str, dict[str, str | int]] = Field(default_factory=dict)
+
+
 class Settings(BaseSettings):
     """Everything ccops reads at start."""
 
@@ -258,6 +458,41 @@ class Settings(BaseSettings):
     store: StoreConfig = Field(default_factory=StoreConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     sim: SimConfig = Field(default_factory=SimConfig)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    ssh: SshConfig = Field(default_factory=SshConfig)
+    paging: PagingConfig = Field(default_factory=PagingConfig)
+    oncall: list[OnCallPerson] = Field(default_factory=list)  # after paging: checked by it
+    playbooks: PlaybooksConfig = Field(default_factory=PlaybooksConfig)
+
+    @field_validator("oncall")
+    @classmethod
+    def _roster_dialable(
+        cls, value: list[OnCallPerson], info: ValidationInfo
+    ) -> list[OnCallPerson]:
+        """Every roster number must be dialable: never an emergency number; a trunk known."""
+        names = [p.name for p in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"names must be unique; repeated: {', '.join(dupes)}")
+        paging = info.data.get("paging")
+        if not isinstance(paging, PagingConfig):
+            return value  # paging itself is invalid; that error is reported
+        for i, person in enumerate(value):
+            where = f"oncall[{i}] ({person.name})"
+            for what, number in (("extension", person.extension), ("mobile", person.mobile)):
+                if number is None:
+                    continue
+                hit = denied_number(number, paging.deny_numbers, paging.outside_line_prefixes)
+                if hit is not None:
+                    raise ValueError(
+                        f"{where}.{what} {number!r} reaches emergency number {hit} "
+                        "(paging.deny_numbers): ccops never dials it"
+                    )
+            if person.mobile is not None and "{trunk}" in paging.mobile_channel and not (
+                person.trunk or paging.trunk
+            ):
+                raise ValueError(f"{where}.mobile needs a trunk: set trunk or paging.trunk")
+        return value
 
     @field_validator("pbx")
     @classmethod
@@ -267,6 +502,12 @@ class Settings(BaseSettings):
         if dupes:
             raise ValueError(f"pbx names must be unique; repeated: {', '.join(dupes)}")
         return value
+
+    @model_validator(mode="after")
+    def _ssh_needs_operators(self) -> Settings:
+        if self.ssh.enabled and self.ssh.operators is None:
+            raise ValueError("ssh.operators: the operators file is required when ssh.enabled")
+        return self
 
     @property
     def uses_simulator(self) -> bool:

@@ -41,6 +41,10 @@ class AgentsScreen(LiveScreen):
     def compose_body(self) -> ComposeResult:
         yield LiveTable(COLUMNS, id="agents", sort="name")
 
+    def refresh_alerts(self) -> None:
+        """No alert list here: an alert costs the chrome (and the toast), not the table."""
+        self.refresh_chrome()
+
     def refresh_live(self) -> None:
         con = self.console
         now = con.now()

@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from ccops.tui import registry
-from ccops.tui.chrome import AttachInfo, banner, status_line
+from ccops.tui.chrome import COMPACT_BELOW, AttachInfo, banner, status_line
 from ccops.tui.context import Console, console_of
 from ccops.tui.registry import Availability, UiCommand
 from ccops.tui.widgets.bars import Banner, Crumbs, StatusBar, crumbs_text
@@ -112,7 +112,15 @@ class LiveScreen(Screen[None]):
             can_retry=link.can_retry,
         )
         self.query_one(StatusBar).show(
-            status_line(doc, attach, link.operator_name, link.role, now, con.palette)
+            status_line(
+                doc,
+                attach,
+                link.operator_name,
+                link.role,
+                now,
+                con.palette,
+                compact=self.app.size.width < COMPACT_BELOW,
+            )
         )
         self.query_one(Banner).show(banner(doc, attach, now, con.palette))
         table = self.primary_table()
@@ -186,9 +194,14 @@ class LiveScreen(Screen[None]):
         self.refresh_live()
         self.refresh_chrome()
 
+    def preview_filter(self, text: str) -> None:
+        """The filter as it is being typed (every keystroke); Enter calls :meth:`set_filter`.
+        Screens whose filter costs a daemon request apply only the local part here."""
+        self.set_filter(text)
+
     @on(CommandBar.FilterChanged)
     def _filter_changed(self, event: CommandBar.FilterChanged) -> None:
-        self.set_filter(event.value)
+        self.preview_filter(event.value)
 
     @on(CommandBar.Submitted)
     def _prompt_submitted(self, event: CommandBar.Submitted) -> None:
@@ -200,7 +213,12 @@ class LiveScreen(Screen[None]):
 
     @on(CommandBar.Closed)
     def _prompt_closed(self, event: CommandBar.Closed) -> None:
+        if event.cancelled and event.mode == "filter":
+            self.filter_cancelled()
         self._refocus()
+
+    def filter_cancelled(self) -> None:
+        """Esc in the filter prompt (the cleared preview already removed the filter)."""
 
     def _refocus(self) -> None:
         table = self.primary_table()

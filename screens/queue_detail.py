@@ -2,6 +2,12 @@
 
 Members are the actionable table: ``p`` pause with a reason, ``u`` unpause, ``+`` add,
 ``-`` remove, ``e`` penalty, ``o`` overflow for this queue. Tab moves between tables.
+
+Two states per member, on purpose: ``state`` is what ccops derives (the daemon's status
+document: wrap-up after a call, the pause reason, "(other)" when the device is busy with a
+call that is not this queue's), and ``asterisk says`` is the member ``Status`` Asterisk
+itself reports, worded as in ``queue show`` — so a supervisor comparing with the Asterisk
+CLI sees why "wrap-up" is shown for a phone Asterisk calls "not in use".
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from ccops.tui import fmt, registry, view
 from ccops.tui.tiles import erlang_text
 from ccops.tui.widgets.live_table import Column, LiveTable
 
+MAX_CALLERS = 50  # rows in the waiting-callers table (its head: position 1 first)
 MEMBER_COLUMNS = [
     Column("name", "member"),
     Column("interface", "interface"),
     Column("state", "state", 20),
     Column("time", "in state", 8, right=True),
+    Column("asterisk", "asterisk says", 13),
     Column("reason", "pause reason", 16),
     Column("calls", "calls", 5, right=True),
     Column("penalty", "pen", 4, right=True),
@@ -93,6 +101,10 @@ class QueueDetailScreen(LiveScreen):
 
     # ------------------------------------------------------------------ refresh
 
+    def refresh_alerts(self) -> None:
+        """No alert list here: an alert costs the chrome (and the toast), not the tables."""
+        self.refresh_chrome()
+
     def refresh_live(self) -> None:
         con = self.console
         pal = con.palette
@@ -113,7 +125,9 @@ class QueueDetailScreen(LiveScreen):
         summary.update(self._summary(qv))
         callers = view.callers(q)
         caller_rows = []
-        for c in callers:
+        # In a surge hundreds wait; the table shows ~8 rows, so only the head of the queue
+        # is built (all of it when filtering, so a caller ID can still be found).
+        for c in callers if self.filter_text else callers[:MAX_CALLERS]:
             tone = "bad" if qv.sl_threshold and (c.wait or 0) > qv.sl_threshold else ""
             caller_rows.append(
                 (
@@ -127,24 +141,29 @@ class QueueDetailScreen(LiveScreen):
                     ],
                 )
             )
-        self.query_one("#callers", LiveTable).sync(self.filtered(caller_rows))
-        self.query_one("#callers-title", Static).update(
-            f"Waiting callers ({len(callers)})" if callers else "Waiting callers: none"
-        )
+        self.query_one("#callers", LiveTable).sync(self.filtered(caller_rows)[:MAX_CALLERS])
+        title = f"Waiting callers ({len(callers)})" if callers else "Waiting callers: none"
+        if len(callers) > MAX_CALLERS:
+            title += f": the first {MAX_CALLERS} by position are listed (/ finds any caller)"
+        self.query_one("#callers-title", Static).update(title)
         members = view.members(q)
         member_rows = []
         for m in members:
             look = fmt.member_look(m.state)
+            label = look.label
+            if m.busy_elsewhere and m.state in ("on_call", "on_hold"):
+                label += " (other)"  # busy, but not with a caller of this queue
             member_rows.append(
                 (
                     m.key,
                     [
                         plain_cell(m.label, sort_value=m.label.lower()),
                         plain_cell(m.interface),
-                        tone_cell(look.label, look.tone, con, sort_value=m.state),
+                        tone_cell(label, look.tone, con, sort_value=m.state),
                         plain_cell(
                             fmt.age(m.time_in_state), sort_value=m.time_in_state, right=True
                         ),
+                        plain_cell(fmt.asterisk_status(m.device_status)),
                         tone_cell(
                             m.paused_reason or fmt.DASH, "warn" if m.paused else "muted", con
                         ),

@@ -52,6 +52,7 @@ ChangeKind = Literal["raised", "cleared", "updated"]
 _DEFAULT_MESSAGE = "{name}: {metric} {value} ({op} {threshold})"
 _PERCENT_METRICS = frozenset({"service_level", "abandon_rate", "trunk_usage"})
 _SECONDS_METRICS = frozenset({"longest_wait", "asa", "aht"})
+_MINUTES_METRICS = frozenset({"routing_flag_overdue"})
 
 
 class UnknownAlertError(KeyError):
@@ -112,6 +113,8 @@ def _fmt(metric: str, value: float) -> str:
         return f"{value * 100:.1f}%"
     if metric in _SECONDS_METRICS:
         return f"{value:.0f}s"
+    if metric in _MINUTES_METRICS:
+        return f"{value:.0f} min"
     return f"{value:g}"
 
 

@@ -329,6 +329,211 @@ class AcknowledgeAlert(Command):
         return f"acknowledge alert {self.alert_id}"
 
 
+# --------------------------------------------------------------------------- paging
+
+
+@register
+class PagePerson(Command):
+    name: ClassVar[str] = "page_person"
+    capability: ClassVar[Capability] = Capability.START_PLAYBOOK
+    description: ClassVar[str] = (
+        "Phone an on-call person through the PBX until they press 1 (retried, rate-limited; "
+        "emergency numbers are never dialled)"
+    )
+    needs_pbx: ClassVar[bool] = False
+
+    person: Annotated[
+        str, StringConstraints(pattern=_PBX_RE), Field(description="name from the on-call roster")
+    ]
+    message: Annotated[
+        str,
+        StringConstraints(pattern=_TEXT_RE, max_length=200),
+        Field(description="why (recorded; the phone plays the configured message sound)"),
+    ] = "page"
+    ref: Annotated[
+        str | None,
+        StringConstraints(pattern=_TEXT_RE, max_length=80),
+        Field(description="incident or step this page belongs to"),
+    ] = None
+
+    def summary(self) -> str:
+        why = f" for {self.ref}" if self.ref else ""
+        return f"page {self.person}{why}: {self.message}"
+
+
+# --------------------------------------------------------------------------- incidents
+# Performed by ccops.core.incident_perform.IncidentPerformer (the engine), which also checks
+# the playbook's and the step's actor role (roles.py note 3) and refuses stale actions.
+
+_STEP_RE = r"^[a-z][a-z0-9_]{0,63}$"
+_TIMER_RE = r"^[a-z][a-z0-9_]{0,63}(:L[1-9])?$"
+IncidentId = Annotated[int, Field(ge=1, description="incident number")]
+StepId = Annotated[
+    str, StringConstraints(pattern=_STEP_RE), Field(description="step id from the playbook")
+]
+NoteText = Annotated[
+    str, StringConstraints(pattern=_TEXT_RE, max_length=2000), Field(description="note")
+]
+RecordValue = Annotated[str, StringConstraints(pattern=_TEXT_RE, max_length=2000)]
+
+
+class ReportField(enum.StrEnum):
+    """The free-text items of the incident report (domain.md §2.5)."""
+
+    SITE = "site"
+    IMPACT = "impact"
+    MEASURES = "measures"
+    TREND = "trend"
+    OTHER = "other"
+
+
+class _IncidentCommand(Command):
+    needs_pbx: ClassVar[bool] = False
+
+
+@register
+class StartIncident(_IncidentCommand):
+    name: ClassVar[str] = "start_incident"
+    capability: ClassVar[Capability] = Capability.START_PLAYBOOK
+    description: ClassVar[str] = "Start an incident from a playbook (or a drill of it)"
+
+    playbook: Annotated[
+        str,
+        StringConstraints(pattern=_STEP_RE),
+        Field(description="playbook id, e.g. a8_call_surge"),
+    ]
+    variant: StepId | None = None
+    site: NoteText | None = None
+    detected_ago_min: Annotated[
+        int, Field(ge=0, le=24 * 60, description="minutes since the fault was discovered")
+    ] = 0
+    drill: Annotated[bool, Field(description="a drill: never counts in production figures")] = False
+
+    def summary(self) -> str:
+        kind = "drill" if self.drill else "incident"
+        return f"start {kind} {self.playbook}" + (f" ({self.variant})" if self.variant else "")
+
+
+@register
+class CompleteStep(_IncidentCommand):
+    name: ClassVar[str] = "complete_step"
+    capability: ClassVar[Capability] = Capability.ACK_STEP
+    description: ClassVar[str] = "Mark an incident step done (or waived, with a note)"
+
+    incident_id: IncidentId
+    step: StepId
+    record: dict[Annotated[str, StringConstraints(pattern=_STEP_RE)], RecordValue] = Field(
+        default_factory=dict, description="values the step records"
+    )
+    note: NoteText | None = None
+    waive: bool = False
+
+    def summary(self) -> str:
+        verb = "waive" if self.waive else "complete"
+        return f"{verb} step {self.step} of incident {self.incident_id}"
+
+
+@register
+class AcknowledgeStep(_IncidentCommand):
+    name: ClassVar[str] = "acknowledge_step"
+    capability: ClassVar[Capability] = Capability.ACK_STEP
+    description: ClassVar[str] = "Acknowledge a fired watchdog, a notification or a missed deadline"
+
+    incident_id: IncidentId
+    step: StepId
+
+    def summary(self) -> str:
+        return f"acknowledge step {self.step} of incident {self.incident_id}"
+
+
+@register
+class AddIncidentNote(_IncidentCommand):
+    name: ClassVar[str] = "add_incident_note"
+    capability: ClassVar[Capability] = Capability.ACK_STEP
+    description: ClassVar[str] = "Add a note to an incident's timeline"
+
+    incident_id: IncidentId
+    text: NoteText
+
+    def summary(self) -> str:
+        return f"note on incident {self.incident_id}"
+
+
+@register
+class ChangeTimer(_IncidentCommand):
+    name: ClassVar[str] = "change_timer"
+    capability: ClassVar[Capability] = Capability.ACK_STEP
+    description: ClassVar[str] = "Move an incident timer (a note saying why is required)"
+
+    incident_id: IncidentId
+    timer: Annotated[str, StringConstraints(pattern=_TIMER_RE), Field(description="timer key")]
+    due_in_min: Annotated[int, Field(ge=0, le=7 * 24 * 60, description="minutes from now")]
+    note: NoteText
+
+    def summary(self) -> str:
+        return f"move timer {self.timer} of incident {self.incident_id} to +{self.due_in_min} min"
+
+
+@register
+class SetSurgeLevel(_IncidentCommand):
+    name: ClassVar[str] = "set_surge_level"
+    capability: ClassVar[Capability] = Capability.ACK_STEP
+    description: ClassVar[str] = "Set an incident's support level by hand (a note is required)"
+
+    incident_id: IncidentId
+    level: Annotated[int, Field(ge=1, le=9)]
+    note: NoteText
+
+    def summary(self) -> str:
+        return f"set incident {self.incident_id} to level {self.level}"
+
+
+@register
+class SetReportField(_IncidentCommand):
+    name: ClassVar[str] = "set_report_field"
+    capability: ClassVar[Capability] = Capability.ACK_STEP
+    description: ClassVar[str] = "Fill an item of the incident report (site, impact, measures, …)"
+
+    incident_id: IncidentId
+    field: ReportField
+    text: NoteText
+
+    def summary(self) -> str:
+        return f"report {self.field} of incident {self.incident_id}"
+
+
+@register
+class RunPbxStep(_IncidentCommand):
+    name: ClassVar[str] = "run_pbx_step"
+    capability: ClassVar[Capability] = Capability.ACK_STEP
+    description: ClassVar[str] = (
+        "Run an incident's PBX step (the PBX command is checked and audited on its own too)"
+    )
+    needs_pbx: ClassVar[bool] = True
+
+    incident_id: IncidentId
+    step: StepId
+
+    def summary(self) -> str:
+        return f"run PBX step {self.step} of incident {self.incident_id}"
+
+
+@register
+class CloseIncident(_IncidentCommand):
+    name: ClassVar[str] = "close_incident"
+    capability: ClassVar[Capability] = Capability.CLOSE_INCIDENT
+    description: ClassVar[str] = "Close an incident once its closure requirements hold"
+
+    incident_id: IncidentId
+    note: NoteText | None = None
+    keep_pbx_changes: Annotated[
+        bool, Field(description="close without undoing PBX changes (needs a note)")
+    ] = False
+
+    def summary(self) -> str:
+        return f"close incident {self.incident_id}"
+
+
 # --------------------------------------------------------------------------- lookup
 
 

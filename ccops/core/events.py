@@ -249,8 +249,8 @@ class QueueCallerJoin(PbxEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QueueCallerLeave(PbxEvent):
-    """The caller left the queue: answered (AgentConnect follows), abandoned
-    (QueueCallerAbandon came first) or timed out / exited (neither)."""
+    """The caller left the queue: answered (AgentConnect follows), abandoned or timed out
+    (QueueCallerAbandon came first: Asterisk 22 sends it for both) or exited (neither)."""
 
     queue: str
     uniqueid: str
@@ -260,6 +260,9 @@ class QueueCallerLeave(PbxEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QueueCallerAbandon(PbxEvent):
+    """The caller hung up while waiting *or* the Queue() timeout expired (Asterisk 22 sends
+    this for both, HoldTime = the wait); the KPI engine tells them apart."""
+
     queue: str
     uniqueid: str
     position: int
@@ -456,6 +459,21 @@ class UserEvent(PbxEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PageResponse(PbxEvent):
+    """The paging dialplan's verdict on a call it answered (``config/asterisk/
+    extensions_ccops_page.conf``): ``UserEvent: CcopsPageAck`` (the callee pressed 1) or
+    ``CcopsPageNoAck`` (another key, no key, or hung up). Matched to the page by
+    ``page_id`` (the Originate's ``CCOPS_PAGE_ID`` variable)."""
+
+    page_id: str
+    acknowledged: bool
+    digit: str = ""
+    reason: str = ""  # NoAck: "digit", "timeout" or "hangup"
+    uniqueid: str = ""
+    channel: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OriginateResult(PbxEvent):
     """``OriginateResponse``. Broadcast to every session with the originator's ActionID:
     only the link that owns ``action_id`` may act on it."""
@@ -500,6 +518,7 @@ Event = (
     | PbxReloaded
     | PbxShutdown
     | UserEvent
+    | PageResponse
     | OriginateResult
 )
 """Every event the core understands."""

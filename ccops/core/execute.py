@@ -19,6 +19,7 @@ client that disconnects mid-command must not leave an action performed but not a
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,6 +64,17 @@ class PerformOutcome:
     pbx_response: Mapping[str, Any] | None = None
     readback: Mapping[str, Any] | None = None
     undo: Command | None = None
+
+
+_ACTING: contextvars.ContextVar[Operator | None] = contextvars.ContextVar(
+    "ccops_acting_operator", default=None
+)
+
+
+def acting_operator() -> Operator | None:
+    """The operator whose command is being performed (for performers that record who acted,
+    such as the incident engine's timeline); None outside :meth:`Executor.execute`."""
+    return _ACTING.get()
 
 
 class Performer(Protocol):
@@ -198,7 +210,11 @@ class Executor:
                 params=params,
             )
         )
-        outcome = await self._perform(command)
+        token = _ACTING.set(operator)
+        try:
+            outcome = await self._perform(command)
+        finally:
+            _ACTING.reset(token)
         status = ResultStatus.OK if outcome.ok else ResultStatus.FAILED
         now = self._clock.now()
         undo = self._undo_spec(operator, command, params, outcome, now) if outcome.ok else None

@@ -51,6 +51,7 @@ from ccops.core.events import (
     LinkStateChanged,
     MemberChange,
     OriginateResult,
+    PageResponse,
     PbxReloaded,
     PbxShutdown,
     PeerStatus,
@@ -212,6 +213,7 @@ class Reducer:
             PbxShutdown: self._shutdown,
             Transfer: self._nothing,
             UserEvent: self._nothing,
+            PageResponse: self._nothing,
             OriginateResult: self._nothing,
         }
         self._handlers = handlers

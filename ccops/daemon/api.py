@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ccops.daemon.publisher import ClientChannel, Publisher
+from ccops.daemon.views import FULL_VIEW, ClientView
 from ccops.daemon.wire import MAX_FRAME_BYTES, SCHEMA, WireError, decode, encode
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class ApiServer:
         handle: Handle,
         describe_operator: Callable[[Any], dict[str, Any]],
         client_queue_limit: int = 256,
+        view_for: Callable[[Any], ClientView] | None = None,
     ) -> None:
         self.path = path
         self.publisher = publisher
@@ -58,6 +60,9 @@ class ApiServer:
         self.handle = handle
         self.describe_operator = describe_operator
         self.client_queue_limit = client_queue_limit
+        # what each operator may receive (ccops.daemon.views); None: everything (tests)
+        self.view_for = view_for or (lambda _operator: FULL_VIEW)
+        self._connections: dict[asyncio.StreamWriter, asyncio.Task[Any] | None] = {}
         self._server: asyncio.AbstractServer | None = None
         self.bad_frames = 0
         self.refused = 0
@@ -79,10 +84,21 @@ class ApiServer:
             os.umask(old_umask)
 
     async def stop(self) -> None:
-        for client in list(self.publisher.clients):
-            client.close()
+        """Stop listening and close every accepted connection now: clients see EOF at once
+        (the server object alone would leave them open until they hang up)."""
         if self._server is not None:
             self._server.close()
+        for client in list(self.publisher.clients):
+            client.close()
+        connections = list(self._connections.items())
+        for writer, _task in connections:
+            with contextlib.suppress(Exception):
+                writer.close()
+        tasks = [t for _w, t in connections if t is not None and t is not asyncio.current_task()]
+        if tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait(tasks, timeout=2)
+        if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
         with contextlib.suppress(FileNotFoundError):
@@ -90,6 +106,15 @@ class ApiServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self._connections[writer] = asyncio.current_task()
+        try:
+            await self._serve_peer(reader, writer)
+        finally:
+            self._connections.pop(writer, None)
+
+    async def _serve_peer(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         try:
             pid, uid, _gid = peer_credentials(writer)
         except OSError:
@@ -103,7 +128,38 @@ class ApiServer:
                 await writer.drain()
             writer.close()
             return
-        channel = ClientChannel(writer, self.client_queue_limit, name=f"uid{uid}/pid{pid}")
+        await self._serve_operator(reader, writer, operator, f"uid{uid}/pid{pid}")
+
+    async def attach_preauthenticated(self, sock: socket.socket, operator: Any) -> None:
+        """Serve an already-connected socket as ``operator`` (identity supplied, not read).
+
+        For the SSH gateway: it authenticated the key, chose the operator, and hands the
+        console process the other end of ``sock``. Nothing that process sends can change
+        the operator; the kernel's peer credentials (the daemon's own uid) are not used.
+        """
+        reader, writer = await asyncio.open_unix_connection(
+            sock=sock, limit=MAX_FRAME_BYTES + 2
+        )
+        self.connections += 1
+        name = f"{getattr(operator, 'via', 'pre')}/{getattr(operator, 'session_id', '?')}"
+        task = asyncio.create_task(self._serve_operator(reader, writer, operator, name))
+        self._connections[writer] = task
+        task.add_done_callback(lambda _t: self._connections.pop(writer, None))
+
+    async def _serve_operator(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        operator: Any,
+        name: str,
+    ) -> None:
+        """Everything after identification: subscribe, read requests, clean up."""
+        channel = ClientChannel(
+            writer,
+            self.client_queue_limit,
+            name=name,
+            view=self.view_for(operator),
+        )
         self.publisher.clients.add(channel)
         writer_task = asyncio.create_task(self.publisher.writer_loop(channel))
         if self.on_session is not None:
@@ -155,10 +211,10 @@ class ApiServer:
                     )
                 )
                 if frame.get("subscribe"):
-                    channel.offer(self.publisher.snapshot_frame())
+                    channel.offer(self.publisher.snapshot_frame(channel.view))
                     channel.subscribed = True
             elif op == "snapshot":
-                channel.offer(self.publisher.snapshot_frame())
+                channel.offer(self.publisher.snapshot_frame(channel.view))
             elif op == "bye":
                 return
             else:

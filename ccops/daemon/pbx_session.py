@@ -47,6 +47,12 @@ EMPTY_LIST_TEXTS = ("No Contacts found", "Database entry not found", "No endpoin
 MAX_UNKNOWN_NAMES = 200
 #: Trunk details fetched per sync (each is one list action).
 MAX_TRUNK_DETAILS = 64
+#: A sync Asterisk did not fully answer is retried after this, doubling up to the max while
+#: it keeps failing. Seen on the real tier: right after a restart AMI accepts the login
+#: before app_queue is loaded ("Invalid/unknown command: QueueStatus"); without a retry the
+#: model kept the callers of before the crash until the next reconciliation (minutes).
+SYNC_RETRY_INITIAL_S = 1.0
+SYNC_RETRY_MAX_S = 60.0
 
 
 class PbxSession:
@@ -72,6 +78,8 @@ class PbxSession:
         self.state = self.reducer.new_state()
         self._on_link = on_link
         self._on_event = on_event
+        #: Further listeners for every typed event (the pager, the incident engine).
+        self.listeners: list[Callable[[Event], None]] = []
         self.unknown_events: dict[str, int] = {}
         self.normalize_errors = 0
         self.last_normalize_error = ""
@@ -79,6 +87,8 @@ class PbxSession:
         self.last_sync_seconds: float | None = None
         self._resync_task: asyncio.Task[None] | None = None
         self._reconcile_task: asyncio.Task[None] | None = None
+        self._sync_retry_task: asyncio.Task[None] | None = None
+        self._sync_retry_delay = SYNC_RETRY_INITIAL_S
         self.link = AmiLink(
             config,
             secret=secret,
@@ -98,7 +108,7 @@ class PbxSession:
             )
 
     async def stop(self) -> None:
-        for task in (self._reconcile_task, self._resync_task):
+        for task in (self._reconcile_task, self._resync_task, self._sync_retry_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -113,6 +123,8 @@ class PbxSession:
         self.kpi.apply(event)
         if self._on_event is not None:
             self._on_event(event)
+        for listener in self.listeners:
+            listener(event)
 
     def _on_message(self, msg: AmiMessage, list_action: str | None) -> None:
         try:
@@ -206,7 +218,28 @@ class PbxSession:
         self.syncs += 1
         self.last_sync_seconds = self.clock.monotonic() - started
         if failed:
-            log.warning("pbx %s: sync incomplete: %s", self.name, "; ".join(failed))
+            log.warning(
+                "pbx %s: sync incomplete: %s; retrying in %.1f s",
+                self.name, "; ".join(failed), self._sync_retry_delay,
+            )
+            self._retry_sync_later(epoch)
+        else:
+            self._sync_retry_delay = SYNC_RETRY_INITIAL_S
+
+    def _retry_sync_later(self, epoch: int) -> None:
+        """Sync again soon (backing off) after Asterisk left domains unconfirmed."""
+        if self._sync_retry_task is not None and not self._sync_retry_task.done():
+            return
+        delay = self._sync_retry_delay
+        self._sync_retry_delay = min(SYNC_RETRY_MAX_S, delay * 2)
+        self._sync_retry_task = asyncio.create_task(
+            self._retry_sync(epoch, delay), name=f"sync-retry-{self.name}"
+        )
+
+    async def _retry_sync(self, epoch: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self.link.epoch == epoch:  # a new login syncs by itself
+            self.request_resync("previous sync incomplete")
 
     async def _run_domain(self, actions: list[tuple[str, dict[str, str]]]) -> str:
         """Run a domain's list actions in order; '' when all answered, else why not."""

@@ -14,7 +14,7 @@ setting it is best effort and reported in the detail when it fails.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ccops.core.commands import (
@@ -22,6 +22,7 @@ from ccops.core.commands import (
     AddMember,
     ClearRoutingFlag,
     Command,
+    PagePerson,
     PauseMember,
     RemoveMember,
     SetPenalty,
@@ -57,13 +58,19 @@ class PbxPerformer:
         self,
         sessions: Mapping[str, PbxSession],
         acknowledge_alert: Callable[[int, str], Any] | None = None,
+        page: Callable[[PagePerson], Awaitable[PerformOutcome]] | None = None,
     ) -> None:
         self.sessions = sessions
         self._ack = acknowledge_alert
+        self._page = page
 
     async def perform(self, command: Command) -> PerformOutcome:
         if isinstance(command, AcknowledgeAlert):
             return await self._acknowledge(command)
+        if isinstance(command, PagePerson):  # the roster names the PBX (ccops.daemon.pager)
+            if self._page is None:
+                return PerformOutcome(False, "paging is not available")
+            return await self._page(command)
         pbx = getattr(command, "pbx", None)
         session = self.sessions.get(str(pbx))
         if session is None:

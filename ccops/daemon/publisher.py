@@ -8,6 +8,9 @@ Memory stays bounded whatever a client does: each client has a bounded frame que
 that falls behind (queue full) is not allowed to grow it; its queue is dropped and it is put
 in *snapshot mode*: when it catches up it receives one fresh full snapshot instead of the
 backlog. The count of such drops is kept for ``ccops status``.
+
+Each client also has a :class:`~ccops.daemon.views.ClientView` (what its operator's role may
+receive); a delta is encoded once per distinct view, never once per client.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from ccops.daemon.views import ClientView
 from ccops.daemon.wire import encode
 
 log = logging.getLogger(__name__)
@@ -87,11 +91,18 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], list
 
 
 class ClientChannel:
-    """One attached client's outbound frames, bounded."""
+    """One attached client's outbound frames, bounded.
 
-    def __init__(self, writer: asyncio.StreamWriter, limit: int, name: str) -> None:
+    ``view`` is required on purpose: every way of attaching a client must decide what that
+    client may receive (:func:`ccops.daemon.views.view_for_operator`).
+    """
+
+    def __init__(
+        self, writer: asyncio.StreamWriter, limit: int, name: str, *, view: ClientView
+    ) -> None:
         self.writer = writer
         self.name = name
+        self.view = view
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=limit)
         self.needs_snapshot = False
         self.dropped = 0
@@ -132,14 +143,16 @@ class Publisher:
         self.clients: set[ClientChannel] = set()
         self.snapshot_mode_drops = 0
 
-    def snapshot_frame(self) -> bytes:
-        """A full snapshot at the current sequence number.
+    def snapshot_frame(self, view: ClientView | None = None) -> bytes:
+        """A full snapshot at the current sequence number, cut to ``view`` (None = all).
 
         The diff baseline is left alone: other clients' deltas stay relative to what they
         were sent, and deltas carry whole entity values, so applying them on top of this
         (newer or equal) snapshot converges to the same document.
         """
         doc = self._snapshot_fn()
+        if view is not None:
+            doc = view.document(doc)
         return encode({"type": "snapshot", "seq": self.seq, "data": doc})
 
     def tick(self) -> int:
@@ -153,9 +166,19 @@ class Publisher:
         if not changed and not removed:
             return 0
         self.seq += 1
-        frame = encode({"type": "delta", "seq": self.seq, "set": changed, "del": removed})
+        frames: dict[ClientView, bytes | None] = {}
         for client in list(self.clients):
-            if client.subscribed and not client.offer(frame) and client.needs_snapshot:
+            if not client.subscribed:
+                continue
+            if client.view not in frames:
+                vset, vdel = client.view.delta(changed, removed)
+                frames[client.view] = (
+                    encode({"type": "delta", "seq": self.seq, "set": vset, "del": vdel})
+                    if vset or vdel
+                    else None
+                )
+            frame = frames[client.view]
+            if frame is not None and not client.offer(frame) and client.needs_snapshot:
                 self.snapshot_mode_drops += 1
         return len(changed) + len(removed)
 
@@ -163,7 +186,7 @@ class Publisher:
         """Send an urgent frame (an alarm) to every subscriber at once, uncoalesced."""
         frame = encode(obj)
         for client in list(self.clients):
-            if client.subscribed:
+            if client.subscribed and client.view.frame(obj):
                 client.offer(frame)
 
     async def writer_loop(self, client: ClientChannel) -> None:
@@ -175,9 +198,11 @@ class Publisher:
                     break
                 if client.needs_snapshot:
                     client.needs_snapshot = False
-                    frame = self.snapshot_frame()
+                    frame = self.snapshot_frame(client.view)
                 if not frame:
                     continue
+                if client.writer.is_closing():  # closed under us (daemon stopping, peer gone)
+                    break
                 client.writer.write(frame)
                 await client.writer.drain()
         except (ConnectionError, asyncio.CancelledError):

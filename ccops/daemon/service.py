@@ -27,12 +27,13 @@ from typing import Any
 from ccops import __version__
 from ccops.config import PbxConfig, Settings, TrunkConfig
 from ccops.core.alerts import Alert, AlertChange, AlertEngine, Sample, UnknownAlertError
-from ccops.core.audit import AuditRecord
+from ccops.core.audit import AuditEntry, AuditRecord, AuditResult
 from ccops.core.clock import Clock, SystemClock
 from ccops.core.commands import CommandError, parse_command
 from ccops.core.derive import agent_views, member_time_in_state, queue_view
 from ccops.core.events import LinkState
 from ccops.core.execute import CommandResult, Executor, Operator
+from ccops.core.flag_age import FlagAgeTracker, expectations_from_undos
 from ccops.core.kpi import KpiEngine
 from ccops.core.kpi_records import (
     AgentBucketRecord,
@@ -42,9 +43,13 @@ from ccops.core.kpi_records import (
 )
 from ccops.core.roles import Role
 from ccops.daemon.api import ApiServer
+from ccops.daemon.audit_api import audit_request
+from ccops.daemon.incident_desk import IncidentDesk
+from ccops.daemon.pager import Pager
 from ccops.daemon.pbx_session import PbxSession
 from ccops.daemon.performer import PbxPerformer
 from ccops.daemon.publisher import Publisher
+from ccops.daemon.views import view_for_operator
 from ccops.daemon.wire import SCHEMA
 from ccops.pbx.link import LinkStatus
 from ccops.store import Store
@@ -76,11 +81,14 @@ class Daemon:
         self._queue_wrapup: dict[str, dict[str, int]] = {}  # pbx → queue → seconds
         self.kpi = KpiEngine(settings.kpi, self.clock, wrapup_for=self._wrapup_for)
         self.alerts = AlertEngine(settings.alerts, self.clock)
+        self.flag_age = FlagAgeTracker(settings.routing.expected_minutes)
         self._alert_ids: dict[str, int] = {}  # engine id → store id
         self._alert_by_store: dict[int, Alert] = {}
         self._recent_alerts: list[dict[str, Any]] = []
         self.publisher = Publisher(self.status_document)
         self.executor: Executor | None = None
+        self.incidents: IncidentDesk | None = None  # playbook incidents (issue 4)
+        self.pager: Pager | None = None  # phone paging; the incident engine calls .page()
         self.api: ApiServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._pending_link_events: list[LinkEvent] = []
@@ -112,8 +120,24 @@ class Daemon:
                 on_link=self._on_link,
                 queue_wrapup=self._queue_wrapup.get(cfg.name),
             )
-        performer = PbxPerformer(self.sessions, acknowledge_alert=self._acknowledge_alert)
+        self.pager = Pager(
+            self.settings.paging, list(self.settings.oncall), self.sessions, self.clock,
+            on_event=lambda event: self.publisher.push_now(event.as_dict()),
+            audit=self.store.append_audit,
+        )
+        for session in self.sessions.values():
+            session.listeners.append(self.pager.on_pbx_event)
+        pbx_performer = PbxPerformer(self.sessions, acknowledge_alert=self._acknowledge_alert,
+                                     page=self.pager.perform)
+        self.incidents = await IncidentDesk.open(
+            self.store, self.clock, push=self.publisher.push_now, pager=self.pager,
+            oncall=list(self.settings.oncall), simulated=self.settings.uses_simulator,
+            playbook_dirs=self.settings.playbooks.dirs,
+            parameters=self.settings.playbooks.parameters,
+        )
+        performer = self.incidents.performer(pbx_performer)
         self.executor = Executor(self.store, performer, self.clock)
+        performer.run_nested = self.executor.execute
         await self.executor.recover_in_doubt()
         self.api = ApiServer(
             self.socket_path,
@@ -122,6 +146,7 @@ class Daemon:
             handle=self.handle,
             describe_operator=describe_operator,
             client_queue_limit=self.settings.daemon.client_queue_limit,
+            view_for=view_for_operator,
         )
         await self.api.start()
         for session in self.sessions.values():
@@ -140,6 +165,8 @@ class Daemon:
             await session.stop()
         if self.executor is not None:
             await self.executor.drain()
+        if self.incidents is not None:
+            await self.incidents.stop()
         if self.store is not None:
             with contextlib.suppress(Exception):
                 await self._persist(force=True)
@@ -210,14 +237,33 @@ class Daemon:
                                    "problems": exc.problems}}
             result = await self.execute(operator, command)
             return {"type": "result", "id": rid, "result": result_dict(result)}
-        if op == "audit":
+        if op in ("playbooks", "incident") and self.incidents is not None:
+            if op == "playbooks":
+                return {"type": "playbooks", "id": rid,
+                        "playbooks": self.incidents.playbooks_json()}
+            incident_id = frame.get("incident_id")
+            found = None
+            if isinstance(incident_id, int) and not isinstance(incident_id, bool):
+                found = await self.incidents.incident_json(incident_id)
+            if found is None:
+                return {"type": "error", "id": rid, "message": f"no incident {incident_id!r}"}
+            return {"type": "incident", "id": rid, "incident": found}
+        if op == "audit":  # authorised (view_audit), filtered and paged in audit_api
             assert self.store is not None
-            after = int(frame.get("after_seq", 0))
-            limit = max(1, min(500, int(frame.get("limit", 100))))
-            page = await self.store.audit_page(after, limit)
-            return {"type": "result", "id": rid,
-                    "result": {"records": [audit_json(r) for r in page]}}
+            return await audit_request(self.store.audit_search, operator, frame, audit_json)
         return {"type": "error", "id": rid, "message": f"unknown op {op!r}"}
+
+    async def audit_session(
+        self, operator: Operator, action: str, params: dict[str, Any], detail: str = ""
+    ) -> None:
+        """Record a console session starting or ending (the SSH gateway calls this), in
+        the same hash-chained log as every command, so "who was on" is provable too."""
+        assert self.store is not None
+        await self.store.append_audit(
+            AuditEntry(at=self.clock.now(), operator=operator.name, role=operator.role.value,
+                       session_id=operator.session_id, via=operator.via, action=action,
+                       params=params, result=AuditResult.OK, detail=detail)
+        )
 
     async def execute(self, operator: Operator, command: Any) -> CommandResult:
         """The one path every change takes (authorise → journal → perform → audit)."""
@@ -227,6 +273,8 @@ class Daemon:
             return await self.executor.execute(operator, command)
         finally:
             _current_operator.reset(token)
+            if (command.subject() or "").startswith("routing:"):
+                self.flag_age.invalidate()  # its undo record changes the expectation
 
     async def _acknowledge_alert(self, store_id: int, _unused: str) -> bool:
         operator = _current_operator.get()
@@ -272,9 +320,15 @@ class Daemon:
         for session in self.sessions.values():
             session.reducer.expire(session.state, now)
         self.kpi.tick(now)
-        changes = self.alerts.evaluate(self.samples(now))
+        if self.store is not None and self.flag_age.needs_refresh(self.clock.monotonic()):
+            undos = await self.store.open_undos()
+            self.flag_age.set_expectations(expectations_from_undos(undos), self.clock.monotonic())
+        samples = self.samples(now)
+        changes = self.alerts.evaluate(samples)
         if changes:
             await self._record_alert_changes(changes)
+        if self.incidents is not None:  # overdue timers fire here, with their lateness
+            await self.incidents.tick(now, alerts=self.alerts.active(), samples=samples)
         await self._persist()
         self.publisher.tick()
 
@@ -347,6 +401,8 @@ class Daemon:
             state = session.state
             live = session.link.status.state is LinkState.LIVE
             out.append(Sample("link_up", name, 1.0 if live else 0.0))
+            out.extend(self.flag_age.samples(name, session.config.routing_family, state.flags,
+                                             live=live, now=now))
             if not live:
                 continue  # stale numbers must not raise or clear queue alerts
             kpis = self.kpi.snapshot(name, intervals=0)["queues"]
@@ -410,6 +466,9 @@ class Daemon:
             "pbx": pbxs,
             "alerts": active,
             "recent_alerts": list(self._recent_alerts[:20]),
+            "incidents": [] if self.incidents is None else self.incidents.status(),
+            "incident_suggestions": [] if self.incidents is None else [
+                s.as_dict() for s in self.incidents.suggestions],
         }
 
     def _empty_kpi(self) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from ccops.core.events import (
     Event,
     MemberChange,
     OriginateResult,
+    PageResponse,
     PbxReloaded,
     PbxShutdown,
     PeerStatus,
@@ -675,10 +676,38 @@ def _user_event(
 ) -> Event | None:
     """The dialplan's own fields, in order (repeats included), minus AMI protocol headers
     and descriptive channel-snapshot headers."""
+    name = h["UserEvent"]
+    if name in PAGE_EVENTS and (h.get("PageId") or h.get("CCOPS_PAGE_ID")):
+        return _page_response(h, pbx, at, name)
     fields = [(k, v) for k, v in h.items() if k not in _USEREVENT_DROP]
     fields.extend((k, v) for k, v in msg.repeated if k not in _USEREVENT_DROP)
     return UserEvent(
         pbx=pbx, at=at, name=h["UserEvent"] or _empty("UserEvent"), fields=tuple(fields)
+    )
+
+
+#: The paging dialplan's UserEvents (config/asterisk/extensions_ccops_page.conf).
+PAGE_ACK_EVENT = "CcopsPageAck"
+PAGE_NOACK_EVENT = "CcopsPageNoAck"
+PAGE_EVENTS = frozenset({PAGE_ACK_EVENT, PAGE_NOACK_EVENT})
+
+
+def _page_response(h: dict[str, str], pbx: str, at: float, name: str) -> Event:
+    """A page verdict. The shipped dialplan sends ``PageId``; a dialplan that echoes the
+    channel variable (the simulator does) sends ``CCOPS_PAGE_ID``: both are accepted
+    (without either it cannot be matched to a page and stays a plain ``UserEvent``). An
+    acknowledgement is only one with digit 1, whatever the event is called."""
+    page_id = h.get("PageId") or h.get("CCOPS_PAGE_ID") or ""
+    digit = h.get("Digit", "").strip()
+    return PageResponse(
+        pbx=pbx,
+        at=at,
+        page_id=page_id,
+        acknowledged=name == PAGE_ACK_EVENT and digit == "1",
+        digit=digit,
+        reason=h.get("Reason", ""),
+        uniqueid=h.get("Uniqueid", ""),
+        channel=h.get("Channel", ""),
     )
 
 

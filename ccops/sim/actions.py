@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ccops.sim import endpoint_detail
 from ccops.sim.engine import VERSION
 from ccops.sim.model import DEVSTATE_PJSIP, DEVSTATE_TEXT, Channel, Member, Queue
 from ccops.sim.originate import OriginateRequest, future_callback
@@ -301,6 +302,13 @@ def pjsip_show_endpoints(boot: Boot, who: Caller, action: Action) -> bytes:
         )
     parts.append(list_complete("EndpointListComplete", aid, len(rows)))
     return b"".join(parts)
+
+
+def pjsip_show_endpoint(boot: Boot, who: Caller, action: Action) -> bytes:
+    """One endpoint's detail (trunk contacts with status and RTT): see endpoint_detail."""
+    return endpoint_detail.pjsip_show_endpoint(
+        boot.engine, action.get("Endpoint"), action.action_id
+    )
 
 
 def pjsip_show_contacts(boot: Boot, who: Caller, action: Action) -> bytes:
@@ -818,6 +826,8 @@ ACTIONS: dict[str, ActionDef] = _table(
     ActionDef("QueueRemove", AGENT, "Remove interface from queue.", queue_remove),
     ActionDef("QueuePenalty", AGENT, "Set the penalty for a queue member.", queue_penalty),
     ActionDef("PJSIPShowEndpoints", SYSTEM, "Lists PJSIP endpoints.", pjsip_show_endpoints),
+    ActionDef("PJSIPShowEndpoint", SYSTEM, "Detail listing of an endpoint and its objects.",
+              pjsip_show_endpoint),
     ActionDef("PJSIPShowContacts", SYSTEM, "Lists PJSIP Contacts.", pjsip_show_contacts),
     ActionDef("PJSIPShowAors", SYSTEM, "Lists PJSIP AORs.", pjsip_show_aors),
     ActionDef(

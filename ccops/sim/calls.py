@@ -2,12 +2,15 @@
 
 Dialplan mirrored (``tests/integration/asterisk_conf/extensions.conf``): ``from-carrier``
 sends the DID to ``inbound,<queue>``, which answers, raises ``UserEvent(CcopsInbound)``,
-honours the AstDB overflow key ``ccops/overflow/<queue>`` and runs ``Queue()`` with a wait
-limit. Callers that time out go to the queue's ``overflow_to`` queue (a sim feature standing
-in for a production dialplan), otherwise hear goodbye and hang up.
+honours the AstDB routing flags (overflow, night, forced route, emergency announcement;
+:mod:`ccops.sim.routing`) and runs ``Queue()`` with a wait limit. Callers that time out
+go to the queue's ``overflow_to`` queue (a sim feature standing in for a production
+dialplan), otherwise hear goodbye and hang up.
 
 Event order per caller follows note 17: an abandon is QueueCallerAbandon, QueueCallerLeave,
-Hangup; an answer is DialEnd, QueueCallerLeave, AgentConnect, ... AgentComplete, Hangup.
+Hangup; an answer is DialEnd, QueueCallerLeave, AgentConnect, ... AgentComplete, Hangup; a
+queue timeout is QueueCallerAbandon, QueueCallerLeave with the caller's channel still up
+(goodbye then Hangup 1.5 s later, or a join of the overflow queue), as Asterisk 22 does.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from ccops.sim.model import (
     Queue,
     Waiting,
 )
+from ccops.sim.routing import NIGHT_PROMPT, plan_route
 
 if TYPE_CHECKING:
     from ccops.sim.engine import Engine
@@ -95,19 +99,38 @@ class CallFlow:
         e.set_state(caller, UP)
         e.newexten(caller, "UserEvent", f"CcopsInbound,Queue: {queue_name},Trunk: {trunk}", 2)
         e.user_event(caller, "CcopsInbound", [("Queue", queue_name), ("Trunk", trunk)])
-        e.newexten(caller, "Set", f"TARGET={queue_name}", 3)
-        e.varset(caller, "TARGET", queue_name)
-        target = queue_name
-        diverted = e.astdb.get(f"/ccops/overflow/{queue_name}")
-        e.newexten(caller, "GotoIf", f"$[{1 if diverted else 0}]?:queue", 4)
-        if diverted and diverted in e.queues:
-            e.newexten(caller, "Set", f"TARGET={diverted}", 5)
-            e.varset(caller, "TARGET", diverted)
-            target = diverted
-            e.stats.queue(queue_name).overflowed += 1
+        # Routing toggles, as config/asterisk/extensions_ccops.conf applies them.
+        overflow_to = {name: q.spec.overflow_to for name, q in e.queues.items()}
+        plan = plan_route(e.astdb, overflow_to, qspec.did, queue_name)
+        for step in plan.steps:
+            fields = [("Kind", step.kind), ("Target", step.target),
+                      ("Destination", step.destination)]
+            e.newexten(caller, "UserEvent", "CcopsRouting," + ",".join(
+                f"{k}: {v}" for k, v in fields), 3)
+            e.user_event(caller, "CcopsRouting", fields)
+        if plan.overflowed_from is not None:
+            e.stats.queue(plan.overflowed_from).overflowed += 1
         self._start_rtcp(call)
-        self.join(call, e.queues[target])
+        if plan.queue is None:  # night: the closed-office prompt, then hang up
+            e.newexten(caller, "Playback", NIGHT_PROMPT, 2)
+            call.end_timer = e.sched.call_later(plan.delay, self._hangup_after_goodbye, call)
+            return call
+        e.newexten(caller, "Set", f"TARGET={plan.queue}", 4)
+        e.varset(caller, "TARGET", plan.queue)
+        if plan.delay > 0:  # an emergency announcement plays before the caller queues
+            e.newexten(caller, "Playback", plan.steps[0].destination, 2)
+            call.end_timer = e.sched.call_later(
+                plan.delay, self._join_after_announcement, call, plan.queue
+            )
+            return call
+        self.join(call, e.queues[plan.queue])
         return call
+
+    def _join_after_announcement(self, call: Call, queue_name: str) -> None:
+        if call.done or call not in self.calls:
+            return
+        call.end_timer = None
+        self.join(call, self.e.queues[queue_name])
 
     def _pick_trunk(self) -> str | None:
         e = self.e
@@ -252,7 +275,12 @@ class CallFlow:
         self._finish(call, 16)
 
     def timeout(self, waiting: Waiting) -> None:
-        """Queue() wait limit reached: leave without abandon, then overflow or goodbye."""
+        """Queue() wait limit reached, then overflow or goodbye.
+
+        As Asterisk 22 does (app_queue's record_abandoned on timeout; measured on the
+        tier): QueueCallerAbandon with HoldTime = the wait, QueueCallerLeave, and the
+        caller's channel stays up; QueueParams' Abandoned counts it too.
+        """
         e = self.e
         call, queue = waiting.call, waiting.queue
         if call.waiting is not waiting:
@@ -260,6 +288,17 @@ class CallFlow:
         if waiting.offer is not None:
             self._cancel_offer(waiting, "CANCEL")
         e.moh_stop(call.caller)
+        held = e.sched.now - waiting.joined
+        e.caller_event(
+            "QueueCallerAbandon",
+            call.caller,
+            queue,
+            f"Position: {queue.position(waiting)}\r\n"
+            f"OriginalPosition: {waiting.original_position}\r\nHoldTime: {int(held)}\r\n",
+        )
+        queue.abandoned += 1
+        if held <= queue.spec.servicelevel:
+            queue.abandoned_in_sl += 1
         self._leave(waiting)
         e.stats.queue(queue.name).timeouts += 1
         e.varset(call.caller, "QUEUESTATUS", "TIMEOUT")

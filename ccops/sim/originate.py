@@ -13,9 +13,14 @@ when no channel could be made, 3 for no answer, 5 for busy.
     ...channel snapshot of the originated ;1 channel...
     UserEvent: CcopsPageAck
     Digit: 1
-    CCOPS_PAGE_ID: <value of the Originate variable CCOPS_PAGE_ID>
+    PageId: <value of the Originate variable CCOPS_PAGE_ID>
+    CCOPS_PAGE_ID: <the same>
 
-(every Originate ``Variable:`` whose name starts with ``CCOPS_`` is echoed). The ``echo``
+(every Originate ``Variable:`` whose name starts with ``CCOPS_`` is echoed). As in the
+shipped ``config/asterisk/extensions_ccops_page.conf``, on a page (an Originate with
+``CCOPS_PAGE_ID``) only 1 acknowledges: another key gives ``CcopsPageNoAck`` with
+``Reason: digit``, and a phone that answers and presses nothing gives ``CcopsPageNoAck``
+with ``Reason: timeout`` before the hang-up. The ``echo``
 extension of context ``originate`` answers and raises ``UserEvent: CcopsOriginated`` like
 the test tier's dialplan.
 """
@@ -33,6 +38,8 @@ if TYPE_CHECKING:
     from ccops.sim.engine import Engine
 
 PAGE_ACK_EVENT = "CcopsPageAck"
+PAGE_NOACK_EVENT = "CcopsPageNoAck"
+PAGE_ID_VAR = "CCOPS_PAGE_ID"
 
 
 @dataclass(frozen=True)
@@ -228,7 +235,23 @@ class Originator:
             wait = e.rng.uniform(*phone.digit_after)
             e.sched.call_later(wait, self._press, req, legs, phone.digit, phone.hangup_after)
             return
-        e.sched.call_later(phone.hangup_after + 5.0, self._hangup_all, legs)
+        e.sched.call_later(phone.hangup_after + 5.0, self._no_key, req, legs)
+
+    def _no_key(self, req: OriginateRequest, legs: list[Channel]) -> None:
+        """Nobody pressed anything: a page's dialplan says so before hanging up."""
+        if legs[0].alive and PAGE_ID_VAR in req.variables:
+            self.e.user_event(legs[0], PAGE_NOACK_EVENT,
+                              [("Digit", ""), ("Reason", "timeout"), *self._page_fields(req)])
+        self._hangup_all(legs)
+
+    @staticmethod
+    def _page_fields(req: OriginateRequest) -> list[tuple[str, str]]:
+        """``PageId`` as the shipped dialplan sends it, then every ``CCOPS_`` variable."""
+        fields = [("PageId", req.variables[PAGE_ID_VAR])] if PAGE_ID_VAR in req.variables else []
+        fields.extend(
+            (k, v) for k, v in sorted(req.variables.items()) if k.upper().startswith("CCOPS_")
+        )
+        return fields
 
     def _press(
         self, req: OriginateRequest, legs: list[Channel], digit: str, hangup_after: float
@@ -239,11 +262,11 @@ class Originator:
             return
         e.dtmf(one, digit)
         e.varset(one, "ACK", digit)
-        fields = [("Digit", digit)]
-        fields.extend(
-            (k, v) for k, v in sorted(req.variables.items()) if k.upper().startswith("CCOPS_")
-        )
-        e.user_event(one, PAGE_ACK_EVENT, fields)
+        # The paging dialplan acknowledges only 1; another key is a refusal (NoAck).
+        is_page = PAGE_ID_VAR in req.variables
+        name = PAGE_ACK_EVENT if digit == "1" or not is_page else PAGE_NOACK_EVENT
+        extra = [] if name == PAGE_ACK_EVENT else [("Reason", "digit")]
+        e.user_event(one, name, [("Digit", digit), *extra, *self._page_fields(req)])
         e.sched.call_later(hangup_after, self._hangup_all, legs)
 
     def _hangup_all(self, legs: list[Channel]) -> None:
@@ -289,6 +312,8 @@ def future_callback(fut: asyncio.Future[bool]) -> Callable[[bool], None]:
 
 __all__ = [
     "PAGE_ACK_EVENT",
+    "PAGE_ID_VAR",
+    "PAGE_NOACK_EVENT",
     "OriginateRequest",
     "Originator",
     "Phone",

@@ -188,3 +188,24 @@ class FinishedCommand:
 
     audit: AuditRecord
     undo_id: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditQuery:
+    """Which audit records a reader wants: a page by sequence number, narrowed by filters.
+
+    ``before_seq`` pages backwards (newest first, for a screen scrolling back in time);
+    ``after_seq`` pages forwards (oldest first, for catching up on new records). Every
+    filter narrows: ``actions`` is a set of exact action names, ``results`` of result words,
+    ``since``/``until`` a half-open time range ``[since, until)`` in epoch seconds.
+    """
+
+    after_seq: int | None = None
+    before_seq: int | None = None
+    limit: int = 100
+    operator: str | None = None
+    actions: frozenset[str] | None = None
+    action_prefix: str | None = None
+    results: frozenset[str] | None = None
+    since: float | None = None
+    until: float | None = None

@@ -22,6 +22,7 @@ from ccops.store.records import (
     AgentInterval,
     AlertRaise,
     AlertRecord,
+    AuditQuery,
     CommandFinish,
     FinishedCommand,
     JournalEntry,
@@ -125,6 +126,11 @@ class AuditRepository(Protocol):
 
     async def audit_page(self, after_seq: int, limit: int) -> list[AuditRecord]:
         """Up to ``limit`` records with ``seq > after_seq``, ascending."""
+        ...
+
+    async def audit_search(self, query: AuditQuery) -> list[AuditRecord]:
+        """One page matching ``query``: ascending after ``after_seq``, or descending
+        (newest first) when only ``before_seq`` is given."""
         ...
 
     async def audit_head(self) -> AuditHead | None:

@@ -34,6 +34,7 @@ from ccops.store.records import (
     AgentInterval,
     AlertRaise,
     AlertRecord,
+    AuditQuery,
     CommandFinish,
     FinishedCommand,
     JournalEntry,
@@ -418,6 +419,15 @@ class Store:
 
         return await self._engine.read(run)
 
+    async def audit_search(self, query: AuditQuery) -> list[AuditRecord]:
+        """One page of records matching ``query`` (newest first when paging backwards)."""
+        sql, args = _audit_where(query)
+
+        async def run(conn: aiosqlite.Connection) -> list[AuditRecord]:
+            return [audit_record_from_row(r) for r in await _all(conn, sql, args)]
+
+        return await self._engine.read(run)
+
     async def audit_head(self) -> AuditHead | None:
         async def run(conn: aiosqlite.Connection) -> AuditHead | None:
             row = await _maybe_one(conn, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
@@ -561,6 +571,49 @@ async def _one(conn: aiosqlite.Connection, sql: str, args: Sequence[Any] = ()) -
     if row is None:
         raise RuntimeError(f"query returned no row: {sql}")
     return row
+
+
+def _audit_where(q: AuditQuery) -> tuple[str, list[Any]]:
+    """The SELECT for an :class:`AuditQuery` (values always bound, never interpolated)."""
+    where: list[str] = []
+    args: list[Any] = []
+    if q.after_seq is not None:
+        where.append("seq > ?")
+        args.append(q.after_seq)
+    if q.before_seq is not None:
+        where.append("seq < ?")
+        args.append(q.before_seq)
+    if q.operator is not None:
+        where.append("operator = ?")
+        args.append(q.operator)
+    if q.actions is not None or q.action_prefix is not None:
+        alts: list[str] = []
+        names = sorted(q.actions or ())
+        if names:
+            alts.append(f"action IN ({', '.join('?' * len(names))})")
+            args.extend(names)
+        if q.action_prefix is not None:
+            escaped = q.action_prefix.replace("\\", "\\\\").replace("%", "\\%")
+            alts.append("action LIKE ? ESCAPE '\\'")
+            args.append(escaped.replace("_", "\\_") + "%")
+        where.append("(" + " OR ".join(alts or ["0"]) + ")")
+    if q.results is not None:
+        names = sorted(q.results)
+        where.append(f"result IN ({', '.join('?' * len(names))})" if names else "0")
+        args.extend(names)
+    if q.since is not None:
+        where.append("at >= ?")
+        args.append(q.since)
+    if q.until is not None:
+        where.append("at < ?")
+        args.append(q.until)
+    order = "DESC" if q.before_seq is not None and q.after_seq is None else "ASC"
+    sql = f"SELECT {AUDIT_COLUMNS} FROM audit"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY seq {order} LIMIT ?"
+    args.append(max(1, q.limit))
+    return sql, args
 
 
 def _filter(sql: str, args: list[Any], **equals: str | None) -> tuple[str, list[Any]]:

@@ -43,9 +43,21 @@ def is_live(doc: Doc, attach: AttachInfo) -> bool:
     return attach.attached and bool(views) and all(not v.stale for v in views)
 
 
+COMPACT_BELOW = 100  # columns: under this the status bar uses its short wording
+
+
 def status_line(
-    doc: Doc, attach: AttachInfo, operator: str, role: Role | None, now: float, pal: Palette
+    doc: Doc,
+    attach: AttachInfo,
+    operator: str,
+    role: Role | None,
+    now: float,
+    pal: Palette,
+    *,
+    compact: bool = False,
 ) -> Text:
+    """The status bar; ``compact`` (narrow terminals) shortens words, never drops facts,
+    so LIVE/STALE and the clock still fit in 80 columns."""
     line = Text(no_wrap=True, overflow="ellipsis")
     sep = Text(" │ ", style=pal.muted)
     if not attach.attached:
@@ -68,15 +80,16 @@ def status_line(
             if v.next_retry_at:
                 line.append(f" retry {fmt.age(v.next_retry_at - now)}", style=pal.warn)
         elif v.last_event_at:
-            line.append(f" last event {fmt.age(now - v.last_event_at)} ago", style=pal.muted)
+            label = " " if compact else " last event "
+            line.append(f"{label}{fmt.age(now - v.last_event_at)} ago", style=pal.muted)
     line.append_text(sep)
     if simulated(doc):
-        line.append(" SIMULATED ", style=pal.warn + Style(reverse=True))
+        line.append(" SIM " if compact else " SIMULATED ", style=pal.warn + Style(reverse=True))
         line.append_text(sep)
     line.append(operator, style=pal.strong)
     line.append(f" ({role.value if role else '?'})")
     if read_only(role):
-        line.append("  ")
+        line.append(" " if compact else "  ")
         line.append(" READ-ONLY ", style=pal.warn + Style(reverse=True))
     line.append_text(sep)
     if is_live(doc, attach):

@@ -124,6 +124,25 @@ _MEMBER: dict[str, StateLook] = {
 }
 
 
+_ASTERISK_STATUS = {
+    "unknown": "unknown",
+    "not_inuse": "not in use",
+    "inuse": "in use",
+    "busy": "busy",
+    "invalid": "invalid",
+    "unavailable": "unavailable",
+    "ringing": "ringing",
+    "ringinuse": "ring+in use",
+    "onhold": "on hold",
+}
+
+
+def asterisk_status(device_status: str) -> str:
+    """Asterisk's member ``Status`` in the words of ``queue show`` (what the PBX itself
+    says, next to the state ccops derives from it: wrap-up and pauses are ours)."""
+    return _ASTERISK_STATUS.get(device_status, device_status.replace("_", " ") or DASH)
+
+
 def member_look(state: str | None) -> StateLook:
     """Look of a member/agent state; ``paused:<reason>`` shows the reason."""
     if not state:

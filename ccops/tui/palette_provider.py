@@ -11,6 +11,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ccops.core.roles import allows
 from ccops.tui import registry
 from ccops.tui.registry import UiCommand
 from ccops.tui.themes import THEMES
@@ -37,7 +38,10 @@ class RegistryProvider(Provider):
             label = f"{area}: {cmd.title}"
             hint = cmd.help if avail.enabled else f"unavailable — {avail.reason}"
             out.append((label, hint, cmd, ""))
+        role = getattr(getattr(self.app, "link", None), "role", None)
         for res in registry.RESOURCES:
+            if res.capability is not None and role is not None and not allows(role, res.capability):
+                continue  # like the number keys: a view the role may not open is not offered
             out.append((f"view: {res.title}", f":{res.name}", None, f"view:{res.name}"))
         for theme in THEMES:
             out.append((f"theme: {theme.name}", "switch colours", None, f"theme:{theme.name}"))

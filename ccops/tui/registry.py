@@ -321,7 +321,15 @@ COMMAND_TABLE: tuple[UiCommand, ...] = (
         "reload",
         ("audit",),
         "r",
-        help="fetch the newest audit records from the daemon",
+        help="start again from the newest audit records",
+    ),
+    UiCommand(
+        "audit.older",
+        "Older",
+        "older",
+        ("audit",),
+        "b",
+        help="load the next older page (also when the cursor reaches the last row)",
     ),
 )
 

@@ -304,6 +304,8 @@ class MemberView:
     penalty: int
     membership: str
     in_call: bool
+    device_status: str = ""  # Asterisk's own member Status (``not_inuse``, ``inuse``…)
+    busy_elsewhere: bool = False  # device in use, but not with a call from this queue
 
     @property
     def key(self) -> str:
@@ -331,6 +333,8 @@ def members(q: dict[str, Any]) -> list[MemberView]:
                 penalty=_i(m.get("penalty")) or 0,
                 membership=_s(m.get("membership")),
                 in_call=bool(m.get("in_call")),
+                device_status=_s(m.get("device_status")),
+                busy_elsewhere=bool(m.get("busy_elsewhere")),
             )
         )
     return out

@@ -49,6 +49,10 @@ REPO_ROOT = HERE.parents[1]
 CONF_TEMPLATES = HERE / "asterisk_conf"
 SIPP_SCENARIOS = HERE / "sipp"
 MANAGER_EXAMPLE = REPO_ROOT / "config" / "asterisk" / "manager.conf"
+#: The shipped routing-toggle dialplan, copied verbatim (the tier tests what admins get).
+ROUTING_SNIPPET = REPO_ROOT / "config" / "asterisk" / "extensions_ccops.conf"
+#: The shipped paging dialplan ([ccops-page]), copied verbatim as well.
+PAGING_SNIPPET = REPO_ROOT / "config" / "asterisk" / "extensions_ccops_page.conf"
 
 DEFAULT_CHROOT = Path("/var/cache/ccops/asterisk-sid")
 RUNS_IN_CHROOT = "/run/ccops-tier"
@@ -822,6 +826,8 @@ class AsteriskTier:
         for template in sorted(CONF_TEMPLATES.glob("*.conf")):
             target = self.run_dir / "etc" / template.name
             target.write_text(_render(template.read_text(), values))
+        (self.run_dir / "etc" / ROUTING_SNIPPET.name).write_text(ROUTING_SNIPPET.read_text())
+        (self.run_dir / "etc" / PAGING_SNIPPET.name).write_text(PAGING_SNIPPET.read_text())
         sipp_values = {
             "REG_USER": REGISTRATION_USER,
             "REG_PASSWORD": self.registration_password,

@@ -232,6 +232,14 @@ def test_status_line_live_admin() -> None:
     assert "● LIVE" in line and "READ-ONLY" not in line and "STALE" not in line
 
 
+def test_status_line_fits_80_columns_with_clock_and_live_state() -> None:
+    line = status_line(status_doc(), LIVE, "alice", Role.VIEWER, NOW, PAL, compact=True).plain
+    assert len(line) <= 78, line  # the clock is the last thing on the line: it must show
+    assert "● LIVE" in line and "READ-ONLY" in line and "SIM" in line and "ago" in line
+    full = status_line(status_doc(), LIVE, "alice", Role.VIEWER, NOW, PAL).plain
+    assert len(full) > len(line) and "last event" in full and "SIMULATED" in full
+
+
 def test_status_line_viewer_stale_and_lost() -> None:
     doc = stale(status_doc())
     line = status_line(doc, LIVE, "vera", Role.VIEWER, NOW, PAL).plain
@@ -373,3 +381,4 @@ async def test_palette_lists_only_allowed_commands() -> None:
         labels = [label for label, *_ in provider._entries()]
         assert "nav: Filter" in labels and "view: Queues" in labels
         assert not any("Pause" in label for label in labels)
+        assert "view: Trunks" not in labels and "view: Audit" not in labels  # no capability

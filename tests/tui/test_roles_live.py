@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import pytest
 from textual.widgets import Footer
 from tui_helpers import make_app, screen_text, until
 
@@ -14,6 +15,7 @@ from ccops.core.roles import Role
 from ccops.daemon.service import Daemon
 from ccops.screens.dashboard import DashboardScreen
 from ccops.screens.queue_detail import QueueDetailScreen
+from ccops.tui import registry
 from ccops.tui.widgets.bars import StatusBar
 from ccops.tui.widgets.live_table import LiveTable
 
@@ -108,4 +110,55 @@ async def test_dispatcher_may_acknowledge_but_not_pause(daemon: Daemon) -> None:
         await until(pilot, lambda: isinstance(app.screen, QueueDetailScreen), what="detail")
         assert app.screen.check_action("pause_member", ()) is False
         assert "READ-ONLY" in app.screen.query_one(StatusBar).plain
+    await app.link.stop()
+
+
+ROLE_MATRIX = [
+    # role, receives trunks, may pause, may read audit
+    (Role.VIEWER, False, False, False),
+    (Role.SUPERVISOR, True, True, True),
+    (Role.MAINTENANCE, True, False, True),
+    (Role.DISPATCHER, False, False, False),
+    (Role.ADMIN, True, True, True),
+]
+
+
+@pytest.mark.parametrize(("role", "trunks", "pause", "audit"), ROLE_MATRIX)
+async def test_each_role_gets_its_data_and_its_commands(
+    daemon: Daemon, role: Role, trunks: bool, pause: bool, audit: bool
+) -> None:
+    as_role(daemon, role, f"op-{role.value}")
+    app = make_app(daemon.socket_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.link.attached and "billing" in str(app.doc), what="doc")
+        # what the daemon sent, not what the UI chose to show
+        sim = app.doc["pbx"]["sim"]
+        assert ("trunks" in sim) is trunks, sorted(sim)
+        assert all(
+            not str(a.get("metric", "")).startswith("trunk_") for a in app.doc["alerts"]
+        ) or trunks
+        await pilot.press("colon", *"queue billing", "enter")
+        await until(pilot, lambda: isinstance(app.screen, QueueDetailScreen), what="detail")
+        await until(pilot, lambda: app.screen.query_one("#members", LiveTable).row_count > 0,
+                    what="members")
+        assert (app.screen.check_action("pause_member", ()) is True) is pause
+        await until(pilot, lambda: ("Pause" in footer_text(app)) is pause, what="footer")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: "Esc" in screen_text(app) and "Pause" in screen_text(app),
+                    what="help")
+        help_text = screen_text(app)
+        if not pause:
+            assert "⊘ READ-ONLY for" in help_text  # wording wraps with the role's length
+            reason = registry.availability(registry.BY_ID["member.pause"], app.situation()).reason
+            assert reason == f"READ-ONLY for role {role.value}: needs 'member_control'"
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        app.show_view("dashboard")
+        app.show_view("trunks")
+        await pilot.pause(0.2)
+        assert (app.current_mode == "trunks") is trunks
+        app.show_view("dashboard")
+        app.show_view("audit")
+        await pilot.pause(0.2)
+        assert (app.current_mode == "audit") is audit
     await app.link.stop()

@@ -233,3 +233,38 @@ async def test_themes_switch_and_keep_working(app: CcopsApp) -> None:
         assert app.theme == "ccops-contrast"
         assert isinstance(app.screen, LiveScreen)
         assert "sim" in status(app)
+
+
+async def test_member_state_and_asterisk_status_match_the_status_document(
+    app: CcopsApp,
+) -> None:
+    """The queue view shows the daemon's derived state and Asterisk's own Status side by side,
+    both exactly as in the status document, and the member counts agree with its totals."""
+    from ccops.tui import fmt
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.link.attached and "hotline" in str(app.doc), what="doc")
+        app.open_queue("hotline")
+        await until(pilot, lambda: isinstance(app.screen, QueueDetailScreen), what="detail")
+        detail = app.screen
+        assert isinstance(detail, QueueDetailScreen)
+        await until(pilot, lambda: detail.query_one("#members", LiveTable).row_count > 0,
+                    what="members")
+        members = detail.query_one("#members", LiveTable)
+        for _ in range(5):  # several refreshes: on-call, ringing and available members
+            await pilot.pause(0.4)
+            detail.refresh_live()  # paint from the document as it is at this instant
+            q = app.doc["pbx"]["sim"]["queues"]["hotline"]
+            column = {c.key: i for i, c in enumerate(members.spec)}
+            for iface, m in q["members"].items():
+                row = members.get_row(iface)
+                state = str(row[column["state"]])
+                assert state.startswith(fmt.member_look(m["state"]).label), (state, m)
+                assert (state.endswith("(other)")) == (
+                    m["busy_elsewhere"] and m["state"] in ("on_call", "on_hold")
+                )
+                assert str(row[column["asterisk"]]) == fmt.asterisk_status(m["device_status"])
+            counts = q["agents"]
+            title = str(detail.query_one("#members-title").render())
+            assert f"{counts['available']} available" in title
+            assert f"{counts['acw']} wrap-up" in title and f"{counts['paused']} paused" in title

@@ -76,6 +76,13 @@ def _kpi(
     }
 
 
+_DEVICE = {
+    "on_call": ("inuse", 2),
+    "ringing": ("ringing", 6),
+    "unavailable": ("unavailable", 5),
+}
+
+
 def _member(
     iface: str,
     name: str,
@@ -99,8 +106,9 @@ def _member(
         "last_pause": None,
         "login_time": NOW - 7200,
         "in_call": state == "on_call",
-        "device_status": "inuse" if state == "on_call" else "not_inuse",
-        "device_status_code": 2 if state == "on_call" else 1,
+        # what Asterisk reports for the phone: wrap-up and pauses are ccops' own states
+        "device_status": _DEVICE.get(state, ("not_inuse", 1))[0],
+        "device_status_code": _DEVICE.get(state, ("not_inuse", 1))[1],
         "paused": paused,
         "paused_reason": reason,
         "paused_since": since if paused else None,

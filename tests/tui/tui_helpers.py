@@ -81,9 +81,24 @@ class StaticLink(ConsoleLink):
         return self.reply
 
     async def request(self, op: str, **fields: Any) -> dict[str, Any]:
-        after = int(fields.get("after_seq", 0))
-        recs = [r for r in self.audit_records if int(r["seq"]) > after]
-        return {"type": "result", "result": {"records": recs[: int(fields.get("limit", 100))]}}
+        """The daemon's audit paging, over ``audit_records`` (operator/result filters only)."""
+        recs = [
+            r
+            for r in self.audit_records
+            if all(r.get(k) == fields[k] for k in ("operator", "result") if k in fields)
+        ]
+        limit = int(fields.get("limit", 100))
+        if "after_seq" in fields:
+            recs = [r for r in recs if int(r["seq"]) > int(fields["after_seq"])]
+        elif "before_seq" in fields:
+            recs = sorted(
+                (r for r in recs if int(r["seq"]) < int(fields["before_seq"])),
+                key=lambda r: -int(r["seq"]),
+            )
+        return {
+            "type": "result",
+            "result": {"records": recs[:limit], "more": len(recs) > limit},
+        }
 
 
 def make_app(socket: Path) -> CcopsApp:
@@ -159,10 +174,8 @@ def daemon_settings(
 
 
 async def kill_daemon(daemon: Any) -> None:
-    """Stop a daemon the way a crash looks to its clients: their sockets close at once.
-
-    (``ApiServer.stop`` alone leaves accepted connections open inside this process; a real
-    daemon process exiting closes them.)"""
+    """Stop a daemon the way a crash looks to its clients: their sockets close at once
+    (``ApiServer.stop`` now closes them too; closing first makes the order deterministic)."""
     for channel in list(daemon.publisher.clients):
         channel.writer.close()
     await asyncio.sleep(0)

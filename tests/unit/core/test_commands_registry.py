@@ -46,6 +46,33 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "clear_routing_flag": {"pbx": "pbx1", "kind": "night", "target": "4001"},
     "acknowledge_alert": {"alert_id": 7},
+    "page_person": {"person": "om-duty", "message": "A2 outage", "ref": "INC-1"},
+    "start_incident": {
+        "playbook": "a3_power_cut",
+        "variant": "mains",
+        "site": "floor 3",
+        "detected_ago_min": 4,
+        "drill": True,
+    },
+    "complete_step": {
+        "incident_id": 1,
+        "step": "recovered",
+        "record": {"recovered_at": "10:42"},
+        "note": "fixed",
+        "waive": False,
+    },
+    "acknowledge_step": {"incident_id": 1, "step": "escalate_10m"},
+    "add_incident_note": {"incident_id": 1, "text": "vendor ticket 4411"},
+    "change_timer": {
+        "incident_id": 1,
+        "timer": "support_levels:L2",
+        "due_in_min": 15,
+        "note": "agreed with the centre manager",
+    },
+    "set_surge_level": {"incident_id": 1, "level": 2, "note": "calling standby early"},
+    "set_report_field": {"incident_id": 1, "field": "impact", "text": "40 callers waited"},
+    "run_pbx_step": {"incident_id": 1, "step": "overflow"},
+    "close_incident": {"incident_id": 1, "note": "all normal", "keep_pbx_changes": False},
 }
 
 CAPABILITY = {
@@ -57,6 +84,16 @@ CAPABILITY = {
     "set_routing_flag": Capability.ROUTING_TOGGLE,
     "clear_routing_flag": Capability.ROUTING_TOGGLE,
     "acknowledge_alert": Capability.ACK_ALERT,
+    "page_person": Capability.START_PLAYBOOK,
+    "start_incident": Capability.START_PLAYBOOK,
+    "complete_step": Capability.ACK_STEP,
+    "acknowledge_step": Capability.ACK_STEP,
+    "add_incident_note": Capability.ACK_STEP,
+    "change_timer": Capability.ACK_STEP,
+    "set_surge_level": Capability.ACK_STEP,
+    "set_report_field": Capability.ACK_STEP,
+    "run_pbx_step": Capability.ACK_STEP,
+    "close_incident": Capability.CLOSE_INCIDENT,
 }
 
 

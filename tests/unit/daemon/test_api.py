@@ -91,3 +91,22 @@ async def test_second_daemon_on_same_socket_is_refused(tmp_path: Path) -> None:
             await other.start()
     finally:
         await server.stop()
+
+
+async def test_stop_closes_accepted_connections_promptly(tmp_path: Path) -> None:
+    server, _ = await _server(tmp_path)
+    client = DaemonClient(server.path)
+    await client.connect()
+    raw_reader, raw_writer = await asyncio.open_unix_connection(str(server.path))
+    raw_writer.write(b'{"op":"hello"}\n')
+    await raw_writer.drain()
+    assert b"welcome" in await asyncio.wait_for(raw_reader.readline(), 2)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await server.stop()
+    assert loop.time() - started < 1.0  # not the 2 s wait_closed timeout
+    await asyncio.wait_for(client.closed.wait(), 1)  # the subscribed client saw EOF
+    assert await asyncio.wait_for(raw_reader.read(), 1) == b""  # and so did a plain one
+    assert not server.publisher.clients
+    raw_writer.close()
+    await client.close()

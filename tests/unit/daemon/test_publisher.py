@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from ccops.daemon.publisher import ClientChannel, Publisher, diff, entities, rebuild
+from ccops.daemon.views import FULL_VIEW
 from ccops.daemon.wire import decode
 
 
@@ -46,7 +47,7 @@ class _NullWriter:
 async def test_slow_client_is_switched_to_snapshot_mode_not_grown() -> None:
     state = {"n": 0}
     pub = Publisher(lambda: _doc(state["n"]))
-    client = ClientChannel(_NullWriter(), limit=4, name="slow")  # type: ignore[arg-type]
+    client = ClientChannel(_NullWriter(), limit=4, name="slow", view=FULL_VIEW)  # type: ignore[arg-type]
     client.subscribed = True
     pub.clients.add(client)
     for i in range(1, 50):
@@ -59,7 +60,7 @@ async def test_slow_client_is_switched_to_snapshot_mode_not_grown() -> None:
 
 async def test_tick_without_change_sends_nothing() -> None:
     pub = Publisher(lambda: _doc(1))
-    client = ClientChannel(_NullWriter(), limit=8, name="c")  # type: ignore[arg-type]
+    client = ClientChannel(_NullWriter(), limit=8, name="c", view=FULL_VIEW)  # type: ignore[arg-type]
     client.subscribed = True
     pub.clients.add(client)
     assert pub.tick() > 0  # first tick: everything is new relative to the empty baseline
