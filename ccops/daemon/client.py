@@ -144,10 +144,10 @@ class DaemonClient:
             self.seq = int(frame.get("seq", self.seq))
             if self.on_update is not None:
                 self.on_update(set(changed) | set(removed))
-        elif kind == "alert":
+        elif kind in ("alert", "incident_notice", "page"):  # urgent pushed frames
             if self.on_alert is not None:
                 self.on_alert(frame)
-        elif kind in ("result", "error", "reply"):
+        elif kind in ("result", "error", "reply", "playbooks", "incident"):
             rid = frame.get("id")
             fut = self._pending.get(str(rid)) if rid is not None else None
             if fut is not None and not fut.done():

@@ -21,10 +21,11 @@ from typing import Any, Protocol
 from ccops.config import ConfigError
 from ccops.core.alerts import Alert, Sample
 from ccops.core.clock import Clock
+from ccops.core.commands import CommandError, parse_command
 from ccops.core.execute import Performer
 from ccops.core.incident_perform import IncidentPerformer
 from ccops.core.incident_report import report_markdown
-from ccops.core.incident_state import Actor
+from ccops.core.incident_state import Actor, Incident
 from ccops.core.incident_suggest import Suggestion, suggest
 from ccops.core.incidents import (
     ConsoleNotice,
@@ -257,6 +258,11 @@ class IncidentDesk:
                 "done_at": row.done_at, "done_by": row.done_by, "acked_at": row.acked_at,
                 "acked_by": row.acked_by, "overdue_since": row.overdue_since,
                 "record": dict(row.record), "detail": dict(row.detail),
+                "text": step.text, "needs": list(step.needs),
+                "fields": [{"name": f.name, "label": f.label, "type": f.type,
+                            "required": f.required, "choices": list(f.choices)}
+                           for f in step.record],
+                "pbx": self._pbx_preview(inc, step.id) if step.kind == "pbx" else None,
             })
         blocking: list[str] = []
         if inc.status.value == "open" and inc.id is not None:
@@ -282,6 +288,21 @@ class IncidentDesk:
             "closure_problems": blocking,
             "report": report_markdown(inc, pb),
         }
+
+    def _pbx_preview(self, inc: Incident, step_id: str) -> dict[str, Any]:
+        """What a PBX step would run, for the console's preview before it confirms: the
+        command, its parameters with the site values filled in, and its one-line summary
+        (or why it cannot run yet, e.g. an unset parameter)."""
+        if inc.status.value != "open" or inc.id is None:
+            return {"error": "incident closed"}
+        try:
+            name, params = self.engine.pbx_params(inc.id, step_id)
+            summary = parse_command(name, params).summary()
+        except IncidentRefused as exc:
+            return {"error": str(exc)}
+        except CommandError as exc:
+            return {"error": "; ".join(exc.problems)}
+        return {"command": name, "params": params, "summary": summary}
 
     async def stop(self) -> None:
         for task in list(self._pages):

@@ -3,7 +3,8 @@
 Data flow: :class:`~ccops.tui.link.ConsoleLink` keeps the daemon's status document; each
 delta posts one coalescable :class:`DocumentChanged` message (a burst of deltas costs one
 repaint), and the visible screen — only that one — is refreshed at most every
-``refresh_min`` seconds (tables about 1 Hz, the daemon's own cadence). Alerts are pushed by
+``refresh_min`` seconds (aligned with the daemon's publish period; docs/decisions.md,
+"Console cadence"). Alerts are pushed by
 the daemon uncoalesced and repaint the alert widgets at once, with a toast (and a bell for a
 critical one). A 1 Hz tick keeps the clock, ages and retry countdowns moving even when
 nothing arrives.
@@ -28,8 +29,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.widgets import Input
 
-from ccops.core.roles import allows
+from ccops.core.roles import Capability, allows
 from ccops.daemon.client import DaemonUnavailable
 from ccops.screens.agents import AgentsScreen
 from ccops.screens.alerts import AlertsScreen
@@ -37,12 +39,14 @@ from ccops.screens.audit import AuditScreen
 from ccops.screens.base import LiveScreen
 from ccops.screens.dashboard import DashboardScreen
 from ccops.screens.help import HelpScreen
+from ccops.screens.incident import IncidentsScreen, page_flow
+from ccops.screens.playbooks import PlaybooksScreen
 from ccops.screens.queue_detail import QueueDetailScreen
 from ccops.screens.queues import QueuesScreen
 from ccops.screens.routing import RoutingScreen
 from ccops.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
 from ccops.screens.trunks import TrunksScreen
-from ccops.tui import fmt, registry, view
+from ccops.tui import fmt, incident_view, registry, view
 from ccops.tui.chrome import AttachInfo, pbx_problems
 from ccops.tui.history import History
 from ccops.tui.link import ConsoleLink
@@ -51,8 +55,10 @@ from ccops.tui.registry import Situation
 from ccops.tui.style import APP_CSS
 from ccops.tui.themes import DARK, THEMES, palette_for, theme_name
 from ccops.tui.view import AlertView
+from ccops.tui.widgets.command_bar import CommandBar, PromptInput
 
-REFRESH_MIN_S = 0.5
+REFRESH_MIN_S = 0.1  # = the daemon's default publish period (10 Hz): docs/decisions.md
+HOLD_KEYS_MAX_S = 1.0  # keys typed ahead of a prompt's Enter are held at most this long
 
 
 class DocumentChanged(Message):
@@ -117,6 +123,8 @@ class CcopsApp(App[int]):
         "alerts": AlertsScreen,
         "routing": RoutingScreen,
         "audit": AuditScreen,
+        "playbooks": PlaybooksScreen,
+        "incidents": IncidentsScreen,
     }
     DEFAULT_MODE = "dashboard"
     COMMANDS: ClassVar[set[Any]] = {RegistryProvider}
@@ -143,6 +151,10 @@ class CcopsApp(App[int]):
         self.history = History()
         self.animation_level = "none"
         self.results: list[dict[str, Any]] = []
+        self._held_keys: list[events.Key] | None = None  # typed ahead of a prompt's Enter
+        self._hold_waits = 0
+        self.notices: dict[tuple[Any, Any], dict[str, Any]] = {}  # last incident notices
+        self.page_events: list[dict[str, Any]] = []  # pager progress frames seen
         self._alert_patch: dict[str, dict[str, Any]] = {}
         self._last_refresh = 0.0
         self._refresh_pending = False
@@ -221,6 +233,56 @@ class CcopsApp(App[int]):
     async def action_quit(self) -> None:
         await self.link.stop()
         self.exit(0)
+
+    # ------------------------------------------------------------------ key bursts
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._held_keys is not None:  # a prompt line is being acted on: wait for it
+                self._held_keys.append(event)
+                return
+            if self._open_prompt_for(event.key):
+                return
+            if event.key == "enter" and isinstance(self.focused, PromptInput):
+                # Keys after this Enter belong to whatever the line opens (a new view, the
+                # filtered table): hold them until the submission has been handled.
+                self._held_keys = []
+                self.set_timer(HOLD_KEYS_MAX_S, self._release_keys)
+        await super().on_event(event)
+
+    def on_command_bar_submitted(self, _event: CommandBar.Submitted) -> None:
+        self.call_after_refresh(self._release_keys)
+
+    async def _release_keys(self) -> None:
+        """Replay the held keys, in order, once the screen the line opened is mounted."""
+        if self._held_keys is None:
+            return
+        top = self._top()
+        if isinstance(top, LiveScreen) and not top.can_refresh and self._hold_waits < 50:
+            self._hold_waits += 1
+            self.call_after_refresh(self._release_keys)
+            return
+        held, self._held_keys, self._hold_waits = self._held_keys, None, 0
+        for event in held:
+            await self.on_event(event)
+
+    def _open_prompt_for(self, key: str) -> bool:
+        """Open the ``:``/``/`` prompt while the raw key is dispatched, not when it has
+        bubbled back as a binding: Textual forwards every key of a burst (a paste, a fast
+        typist over SSH) to the focused widget before the first one reaches the bindings,
+        so the keys typed after ``:`` were lost — or, worse, ran the keys of the screen
+        under the prompt. Opened here, the prompt holds focus before the next key is read."""
+        top = self._top()
+        if not isinstance(top, LiveScreen) or not top.can_refresh:
+            return False
+        which = {
+            registry.BY_ID["nav.command"].key: top.action_command_line,
+            registry.BY_ID["nav.filter"].key: top.action_filter,
+        }.get(key)
+        if which is None or isinstance(self.focused, Input):
+            return False
+        which()
+        return True
 
     # ------------------------------------------------------------------ live updates
 
@@ -303,6 +365,9 @@ class CcopsApp(App[int]):
 
     def on_alert_pushed(self, message: AlertPushed) -> None:
         frame = message.frame
+        if frame.get("type") in ("incident_notice", "page"):
+            self._incident_frame(frame)
+            return
         raw = frame.get("alert")
         if not isinstance(raw, dict):
             return
@@ -330,6 +395,35 @@ class CcopsApp(App[int]):
         top = self._top()
         if isinstance(top, LiveScreen) and top.can_refresh:
             self._guarded(top.refresh_alerts)
+
+    def _incident_frame(self, frame: dict[str, Any]) -> None:
+        """An incident notification (shown to operators of its target roles; the daemon
+        repeats it until the step is acknowledged) or a page's progress."""
+        role = self.link.role
+        if frame.get("type") == "incident_notice":
+            if not incident_view.notice_for(frame, role):
+                return
+            key = (frame.get("incident_id"), frame.get("step"))
+            self.notices[key] = frame
+            drill = "DRILL " if frame.get("drill") else ""
+            self.notify(
+                f"{frame.get('message')}\n(:incidents, then a on step {frame.get('step')} "
+                "acknowledges)",
+                title=f"⚠ {drill}incident {frame.get('incident_id')}: step {frame.get('step')}",
+                severity="warning" if frame.get("drill") else "error",
+                timeout=55,  # until the daemon's next repeat (every 60 s until acknowledged)
+            )
+            if not frame.get("drill"):
+                self.bell()
+        elif role is not None and allows(role, Capability.ACK_STEP):
+            title, body, severity = incident_view.page_progress(frame)
+            self.page_events.append(frame)
+            del self.page_events[:-50]
+            self.notify(body or title, title=title, severity=severity,  # type: ignore[arg-type]
+                        timeout=8)
+        top = self._top()
+        if isinstance(top, LiveScreen) and top.can_refresh:
+            self._guarded(top.refresh_chrome)
 
     def on_attach_changed(self, _message: AttachChanged) -> None:
         link = self.link
@@ -449,6 +543,9 @@ class CcopsApp(App[int]):
             else:
                 self.theme = name
             return
+        if head == "page":
+            self._page_command(rest)
+            return
         res = registry.resource(head)
         if res is not None and res.name == "queues" and rest:
             self.open_queue(rest[0])
@@ -461,12 +558,28 @@ class CcopsApp(App[int]):
             f"unknown command {head!r}; try {views}, :theme NAME, :help, :quit", severity="warning"
         )
 
+    def _page_command(self, words: list[str]) -> None:
+        """``:page [NAME [why…]]``: page an on-call person (roles that may page)."""
+        top = self._top()
+        cmd = registry.BY_ID["incident.page"]
+        if not isinstance(top, LiveScreen):
+            return
+        if top.explain(cmd):
+            return
+        page_flow(top, words[0] if words else "", " ".join(words[1:]), None)
+
     # ------------------------------------------------------------------ commands
 
-    async def execute_command(self, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
-        """Send one core command to the daemon and report its result and read-back."""
+    async def execute_command(
+        self, name: str, params: dict[str, Any], *, timeout: float | None = None
+    ) -> dict[str, Any] | None:
+        """Send one core command to the daemon and report its result and read-back
+        (``timeout``: for a command that takes minutes, a page)."""
         try:
-            reply = await self.link.execute(name, params)
+            if timeout is None:
+                reply = await self.link.execute(name, params)
+            else:
+                reply = await self.link.execute(name, params, timeout=timeout)
         except DaemonUnavailable as exc:
             self.notify(
                 f"{name} NOT sent: {exc}", title="Daemon unavailable", severity="error", timeout=10

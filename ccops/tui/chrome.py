@@ -15,6 +15,7 @@ from rich.text import Text
 
 from ccops.core.roles import Capability, Role, allows
 from ccops.tui import fmt
+from ccops.tui.incident_view import badge as incident_badge
 from ccops.tui.themes import Palette
 from ccops.tui.view import Doc, links, simulated
 
@@ -86,6 +87,10 @@ def status_line(
     if simulated(doc):
         line.append(" SIM " if compact else " SIMULATED ", style=pal.warn + Style(reverse=True))
         line.append_text(sep)
+    inc = incident_badge(doc, now, pal, compact=compact)
+    if inc is not None and not compact:  # the open incident and its next countdown
+        line.append_text(inc)
+        line.append_text(sep)
     line.append(operator, style=pal.strong)
     line.append(f" ({role.value if role else '?'})")
     if read_only(role):
@@ -98,6 +103,9 @@ def status_line(
         line.append("◌ STALE", style=pal.bad)
     line.append_text(sep)
     line.append(fmt.clock(now))
+    if inc is not None and compact:  # last when narrow: LIVE/STALE and the clock stay whole
+        line.append(" ")
+        line.append_text(inc)
     return line
 
 

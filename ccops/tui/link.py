@@ -153,11 +153,13 @@ class ConsoleLink:
             await asyncio.wait_for(self._attached_event.wait(), timeout)
         return self.attached
 
-    async def execute(self, command: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def execute(
+        self, command: str, params: dict[str, Any], timeout: float = 30.0
+    ) -> dict[str, Any]:
         """Send a command; the reply frame (``result`` or ``error``). Raises
         :class:`DaemonUnavailable` when not attached."""
         client = self._live_client()
-        return await client.execute(command, params)
+        return await client.execute(command, params, timeout=timeout)
 
     async def request(self, op: str, **fields: Any) -> dict[str, Any]:
         client = self._live_client()

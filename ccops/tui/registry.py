@@ -79,6 +79,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("alerts", ("alert", "al", "alarms"), "Alerts"),
     Resource("routing", ("route", "r", "flags", "flag"), "Routing", Capability.VIEW_LIVE),
     Resource("audit", ("au", "log"), "Audit", Capability.VIEW_AUDIT),
+    Resource("playbooks", ("playbook", "pb", "pbs"), "Playbooks"),
+    Resource("incidents", ("incident", "inc", "i"), "Incidents"),
 )
 
 
@@ -89,6 +91,51 @@ def resource(name: str) -> Resource | None:
         if word == res.name or word in res.aliases:
             return res
     return None
+
+
+def _incident(
+    id: str, title: str, action: str, scope: str, key: str, help: str, core: str | None = None,
+    *, key_display: str | None = None, destructive: bool = False, footer: bool = True,
+) -> UiCommand:
+    return UiCommand(id, title, action, (scope,), key, key_display, help, core,
+                     footer=footer, destructive=destructive)
+
+
+#: The playbooks and incident screens (issue 4): every incident command has its key here.
+INCIDENT_COMMANDS: tuple[UiCommand, ...] = (
+    _incident("playbooks.start", "Start", "start_incident", "playbooks", "s",
+              "start an incident from the selected playbook (asks the variant, confirms)",
+              "start_incident"),
+    _incident("playbooks.drill", "Drill mode", "toggle_drill", "playbooks", "d",
+              "toggle drill mode: a drill runs on the simulator only, never in statistics"),
+    _incident("incidents.open", "Open incident", "open_incident", "incidents", "enter",
+              "open the selected incident: steps, countdowns, timeline", key_display="⏎"),
+    _incident("incident.complete", "Complete", "complete_step", "incident", "c",
+              "complete the selected step, recording what it asks for", "complete_step"),
+    _incident("incident.ack", "Acknowledge", "acknowledge_step", "incident", "a",
+              "acknowledge the selected fired watchdog, notification or missed deadline",
+              "acknowledge_step"),
+    _incident("incident.note", "Note", "add_note", "incident", "n",
+              "add a note to the incident timeline", "add_incident_note"),
+    _incident("incident.timer", "Timer", "change_timer", "incident", "t",
+              "move a timer (a note saying why is required)", "change_timer"),
+    _incident("incident.level", "Surge level", "set_level", "incident", "l",
+              "set the support level by hand (a note is required)", "set_surge_level"),
+    _incident("incident.report_field", "Report field", "set_report_field", "incident", "f",
+              "fill an item of the incident report (site, impact, measures, trend, other)",
+              "set_report_field", footer=False),
+    _incident("incident.pbx", "Run PBX step", "run_pbx_step", "incident", "x",
+              "run the selected PBX step: preview, confirm (Cancel first), read-back",
+              "run_pbx_step", destructive=True),
+    _incident("incident.page", "Page", "page_person", "incident", "g",
+              "phone an on-call person through the PBX until they press 1 (also :page NAME)",
+              "page_person"),
+    _incident("incident.close", "Close", "close_incident", "incident", "C",
+              "close the incident: shows the closure gates and open PBX undos first",
+              "close_incident", destructive=True),
+    _incident("incident.report", "Report", "show_report", "incident", "m",
+              "view the incident report (Markdown) as it would be exported"),
+)
 
 
 def _nav(n: int, res: Resource) -> UiCommand:
@@ -125,8 +172,8 @@ COMMAND_TABLE: tuple[UiCommand, ...] = (
         (ALL,),
         "colon",
         ":",
-        help="type a view (:queues, :agents, :trunks, :alerts, :routing, :audit) "
-        "or :theme NAME, :help, :quit; Tab completes",
+        help="type a view (:queues, :agents, :trunks, :alerts, :routing, :audit, "
+        ":playbooks, :incidents) or :page NAME, :theme NAME, :help, :quit; Tab completes",
     ),
     UiCommand(
         "nav.filter",
@@ -314,6 +361,8 @@ COMMAND_TABLE: tuple[UiCommand, ...] = (
         core="clear_routing_flag",
         destructive=True,
     ),
+    # ---------------------------------------------------------------- playbooks, incidents
+    *INCIDENT_COMMANDS,
     # ---------------------------------------------------------------- audit
     UiCommand(
         "audit.reload",

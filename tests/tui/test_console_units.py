@@ -188,6 +188,9 @@ def test_every_bound_action_exists_on_its_screens() -> None:
     from ccops.screens.queue_detail import QueueDetailScreen
 
     screens["queue"] = QueueDetailScreen
+    from ccops.screens.incident import IncidentScreen
+
+    screens["incident"] = IncidentScreen
     for cmd in registry.COMMAND_TABLE:
         name = cmd.action.split("(")[0]
         if name.startswith("app."):

@@ -76,7 +76,9 @@ class StaticLink(ConsoleLink):
     async def stop(self) -> None:
         return None
 
-    async def execute(self, command: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def execute(
+        self, command: str, params: dict[str, Any], timeout: float = 30.0
+    ) -> dict[str, Any]:
         self.sent.append((command, params))
         return self.reply
 

@@ -110,14 +110,16 @@ class CommandBar(Horizontal):
         self.mode = mode
         self.query_one(Label).update(":" if mode == "command" else "/")
         self.input.placeholder = (
-            "queues, agents, trunks, alerts, routing, audit, dashboard, queue NAME, "
-            "theme NAME, help, quit"
+            "queues, agents, trunks, alerts, routing, audit, playbooks, incidents, "
+            "dashboard, queue NAME, page NAME, theme NAME, help, quit"
             if mode == "command"
             else "type to filter rows"
         )
         self.input.value = value
         self.add_class("-open")
-        self.input.focus()
+        # Focus now, not on the next message-loop turn (``Input.focus`` defers): keys that
+        # arrive in the same burst as the ``:`` must already find the prompt focused.
+        self.screen.set_focus(self.input)
 
     def close(self, *, cancelled: bool) -> None:
         if not self.is_open:
