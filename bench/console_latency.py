@@ -3,9 +3,16 @@ client, cold start to first live paint — each printed against a baseline from 
 
 Set-up (as in production: one daemon process, one console process per session):
 
-* **PBX + daemon** — the real :class:`ccops.daemon.service.Daemon` with its embedded
-  simulator (:class:`ccops.sim.server.SimulatedPbx`, what plain ``ccops`` runs) in one
-  process — a separate simulator process outruns the daemon's reader and is dropped for
+* **PBX = a separate load generator** (``--feed RATE``, the way to reach issue 3's 13 000
+  events/s) — :mod:`feed_pbx` replays the recorded Asterisk 22 stream (with
+  ``bench/ingest.py``'s rewriting, imported) at RATE frames/s over TCP; the daemon connects
+  to it as to an
+  Asterisk (``[[pbx]]``, login, full sync). Markers are ``QueueMemberPause`` frames for a
+  dedicated ``billing`` member with the reason ``m<epoch-ms>`` taken when written.
+* **or PBX + daemon** (without ``--feed``) — the real
+  :class:`ccops.daemon.service.Daemon` with its embedded simulator
+  (:class:`ccops.sim.server.SimulatedPbx`, what plain ``ccops`` runs) in one process — a
+  separate simulator process outruns the daemon's reader and is dropped for
   not reading, which measures the simulator, not the console — in firehose mode
   (``--cps`` short calls per second; ~5.7 AMI events per call, so the default
   2300 cps asks for ~13 000 events/s). It also emits *markers*: every ``--marker-every``
@@ -34,8 +41,11 @@ Figures and their baselines (measured in this run):
 
 Use::
 
-    python bench/console_latency.py                      # ~2 minutes
-    python bench/console_latency.py --publish-hz 10 --refresh-min 0.1   # fast cadence
+    python bench/console_latency.py --feed 13000         # issue 3's surge, ~2 minutes
+    python bench/console_latency.py --feed 13000 --consoles 4 --stock-consoles 2
+                                                 # same-run baseline: Textual's update_cell
+    python bench/console_latency.py                      # the embedded simulator
+    python bench/console_latency.py --publish-hz 1 --refresh-min 0.5    # the old cadence
     python bench/console_latency.py --tiny               # smoke run (tests/bench)
 
 The machine matters: on 2 shared cores the PBX, the daemon and ten consoles compete; the
@@ -65,9 +75,11 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 MARK_QUEUE = "billing"
+PBX_NAME = "sim"  # the embedded simulator's name; the feeder's PBX takes the same name
 TICKS = os.sysconf("SC_CLK_TCK")
 TARGET_P99_MS = 250.0
 TARGET_COLD_S = 1.5
+WARM_EVENTS_PER_S = 200.0  # the feeder's pace before the surge (cold start, queues appear)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -108,8 +120,8 @@ def mark_member(interfaces: Sequence[str]) -> str:
 
 
 def daemon_main(conn: Connection, state_dir: str, publish_hz: float, cps: float,
-                marker_every: float) -> None:
-    asyncio.run(_daemon(conn, Path(state_dir), publish_hz, cps, marker_every))
+                marker_every: float, feed_port: int = 0) -> None:
+    asyncio.run(_daemon(conn, Path(state_dir), publish_hz, cps, marker_every, feed_port))
 
 
 async def _marker_loop(daemon: Any, marker_every: float, counter: list[int]) -> None:
@@ -129,18 +141,28 @@ async def _marker_loop(daemon: Any, marker_every: float, counter: list[int]) -> 
 
 
 async def _daemon(
-    conn: Connection, state_dir: Path, publish_hz: float, cps: float, marker_every: float
+    conn: Connection, state_dir: Path, publish_hz: float, cps: float, marker_every: float,
+    feed_port: int = 0,
 ) -> None:
-    from ccops.config import load_settings
+    from pydantic import SecretStr
+
+    from ccops.config import PbxConfig, load_settings
     from ccops.core.events import LinkState
     from ccops.daemon.service import Daemon
 
     base = load_settings(None, use_default_path=False)
-    settings = base.model_copy(update={
+    update: dict[str, Any] = {
         "daemon": base.daemon.model_copy(update={"state_dir": state_dir,
                                                  "publish_hz": publish_hz}),
-    })
-    daemon = Daemon(settings)  # no [[pbx]]: the embedded simulator, as plain `ccops` runs
+    }
+    if feed_port:  # the paced feeder is the PBX (bench/feed_pbx.py), as an Asterisk would be
+        update["pbx"] = [PbxConfig(
+            name=PBX_NAME, port=feed_port, secret=SecretStr("bench"), ping_interval=600,
+            ping_timeout=600, action_timeout=60, reconcile_interval=0,
+        )]
+    settings = base.model_copy(update=update)
+    # without [[pbx]]: the embedded simulator, as plain `ccops` runs
+    daemon = Daemon(settings)
     await daemon.start()
     session = next(iter(daemon.sessions.values()))
     await session.link.wait_for_state(LinkState.LIVE, timeout=30)
@@ -154,11 +176,16 @@ async def _daemon(
     while True:
         cmd = await asyncio.to_thread(conn.recv)
         if cmd == "surge":
-            daemon.sim.firehose(cps)
+            if not feed_port:
+                daemon.sim.firehose(cps)
         elif cmd == "mark":
+            if feed_port:
+                continue  # the feeder stamps its own markers
             marking = asyncio.create_task(_marker_loop(daemon, marker_every, markers))
         elif cmd == "stats":
-            conn.send({"events": session.diagnostics()["events"],
+            diag = session.diagnostics()
+            conn.send({"events": diag["events"] + diag["dropped_by_filter"],  # frames read
+                       "processed": diag["events"],  # past the pre-parse drop set
                        "link": session.link.status.state.value,
                        "reconnects": session.diagnostics()["reconnects"],
                        "markers": markers[0]})
@@ -218,6 +245,11 @@ async def _console(args: argparse.Namespace) -> int:
     from ccops.tui.widgets.live_table import LiveTable
     from ccops.tui.widgets.tile import QueueTile
 
+    if args.stock_cells:  # the baseline: Textual's update_cell (re-renders every cell)
+        def stock(self: LiveTable, key: str, column: str, cell: Any, *, auto: bool) -> None:
+            self.update_cell(key, column, cell, update_width=auto)
+
+        LiveTable._patch_cell = stock  # type: ignore[method-assign]
     link = ConsoleLink(Path(args.console))
     app = CcopsApp(link, refresh_min=args.refresh_min)
     out: dict[str, Any] = {"latencies_ms": [], "first_paint_s": None}
@@ -262,18 +294,24 @@ async def _console(args: argparse.Namespace) -> int:
             await link.stop()
             return 1
         if args.iface:
-            members = app.doc["pbx"]["sim"]["queues"][MARK_QUEUE]["members"]
-            marked.append(mark_member(list(members)))
+            if args.iface == "pick":
+                members = app.doc["pbx"][PBX_NAME]["queues"][MARK_QUEUE]["members"]
+                marked.append(mark_member(list(members)))
+            else:
+                marked.append(args.iface)
             app.open_queue(MARK_QUEUE)
         print(json.dumps({"ready": True}), flush=True)
         # measure until the orchestrator says stop (all consoles share one window)
-        cpu0, wall0 = time.process_time(), time.monotonic()
+        cpu0, wall0, refreshes0 = time.process_time(), time.monotonic(), app.refreshes
         for _ in range(int((args.seconds + 300) * 10)):
             if stop_requested(args.out):
                 break
             await asyncio.sleep(0.1)
         out["rss_mb"] = rss_mb()
         out["cpu_share"] = (time.process_time() - cpu0) / max(1e-6, time.monotonic() - wall0)
+        out["cpu_s"] = time.process_time() - cpu0
+        out["refreshes"] = app.refreshes - refreshes0
+        out["stock_cells"] = bool(args.stock_cells)
         out["display_errors"] = app.display_errors
         save(args.out, out)  # a file: Textual captures stdout while the app runs
         await link.stop()
@@ -281,7 +319,8 @@ async def _console(args: argparse.Namespace) -> int:
 
 
 def spawn_console(
-    socket_path: str, seconds: float, refresh_min: float, iface: str | None
+    socket_path: str, seconds: float, refresh_min: float, iface: str | None,
+    stock_cells: bool = False,
 ) -> subprocess.Popen[str]:
     fd, out = tempfile.mkstemp(prefix="ccops-console-", suffix=".json")
     os.close(fd)
@@ -290,6 +329,8 @@ def spawn_console(
            "--spawned", repr(time.time()), "--out", out]
     if iface:
         cmd += ["--iface", iface]
+    if stock_cells:
+        cmd += ["--stock-cells"]
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
@@ -346,7 +387,10 @@ class Report:
     refresh_min: float
     consoles: int
     cpu_clients: int
-    events_per_s: float = 0.0
+    feed: float = 0.0
+    sent_per_s: float = 0.0  # frames the load generator wrote (it blocks when not read)
+    events_per_s: float = 0.0  # AMI frames the daemon read
+    processed_per_s: float = 0.0  # of those, past the link's pre-parse drop set
     markers: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     rss_one_mb: float = 0.0
@@ -361,8 +405,16 @@ class Report:
     console_failures: list[str] = field(default_factory=list)
     last_reasons: list[str] = field(default_factory=list)  # the marked cell at the end
     console_cpu: list[float] = field(default_factory=list)  # share of a core, per console
+    ms_per_update: list[float] = field(default_factory=list)  # console CPU per repaint
+    stock_consoles: int = 0
+    stock_cpu: list[float] = field(default_factory=list)  # baseline consoles (update_cell)
+    stock_ms_per_update: list[float] = field(default_factory=list)
+    stock_latencies_ms: list[float] = field(default_factory=list)
 
     def lines(self) -> list[str]:
+        upd = statistics.median(self.ms_per_update) if self.ms_per_update else float("nan")
+        stock = (statistics.median(self.stock_ms_per_update)
+                 if self.stock_ms_per_update else float("nan"))
         p50, p99 = pct(self.latencies_ms, 0.5), pct(self.latencies_ms, 0.99)
         floor = 1000.0 / self.publish_hz
         rss_avg = statistics.mean(self.rss_each_mb) if self.rss_each_mb else float("nan")
@@ -373,17 +425,31 @@ class Report:
         per_client = ((self.cpu_loaded_s - self.cpu_idle_s) / self.cpu_window_s
                       / max(1, self.cpu_clients) * 100 if self.cpu_window_s else float("nan"))
         return [
-            f"machine: {self.cores} cores; surge: firehose {self.cps:.0f} calls/s → "
-            f"{self.events_per_s:,.0f} AMI events/s reached at the daemon "
+            f"machine: {self.cores} cores; surge: "
+            + (f"recorded Asterisk stream from a load generator asked for {self.feed:,.0f} "
+               f"frames/s, {self.sent_per_s:,.0f}/s written"
+               if self.feed else f"firehose {self.cps:.0f} calls/s")
+            + " → "
+            f"{self.events_per_s:,.0f} AMI events/s read by the daemon "
+            f"({self.processed_per_s:,.0f}/s past its pre-parse drop set) "
             f"(AMI link drops in the window: {self.link_drops})",
             f"cadence: daemon publish {self.publish_hz:g} Hz (period {floor:.0f} ms), "
             f"console repaint at most every {self.refresh_min * 1000:.0f} ms",
-            f"latency event→screen, {self.consoles} consoles, {len(self.latencies_ms)} samples "
+            f"latency event→screen, {self.consoles - self.stock_consoles} consoles"
+            + (f" (+{self.stock_consoles} baseline)" if self.stock_consoles else "")
+            + f", {len(self.latencies_ms)} samples "
             f"from {self.markers} markers: p50 {p50:.0f} ms, p99 {p99:.0f} ms "
             f"(target p99 ≤ {TARGET_P99_MS:.0f} ms; ×{p99 / floor:.2f} of the publish period)",
             f"console CPU in the window: {statistics.mean(self.console_cpu) * 100:.1f} % of "
-            f"a core each, {sum(self.console_cpu) * 100:.0f} % for all {self.consoles}"
+            f"a core each, {sum(self.console_cpu) * 100:.0f} % for all {len(self.console_cpu)}"
             if self.console_cpu else "console CPU: n/a",
+            f"console CPU per screen update: {upd:.1f} ms (median per console)"
+            + (f" vs {stock:.1f} ms for {self.stock_consoles} baseline console(s) on "
+               f"Textual's update_cell in this run (×{upd / stock:.2f}; "
+               f"their latency p50 {pct(self.stock_latencies_ms, 0.5):.0f} ms, p99 "
+               f"{pct(self.stock_latencies_ms, 0.99):.0f} ms, not in the figures above)"
+               if self.stock_ms_per_update else "")
+            if self.ms_per_update else "console CPU per screen update: n/a",
             f"memory: one console alone {self.rss_one_mb:.1f} MiB RSS; with {self.consoles} "
             f"attached {rss_avg:.1f} MiB each (×{rss_avg / self.rss_one_mb:.2f})"
             if self.rss_one_mb else "memory: n/a",
@@ -403,12 +469,26 @@ def run(args: argparse.Namespace) -> Report:
     ctx = mp.get_context("spawn")
     report = Report(cores=os.cpu_count() or 0, cps=args.cps, publish_hz=args.publish_hz,
                     refresh_min=args.refresh_min, consoles=args.consoles,
-                    cpu_clients=args.cpu_clients)
+                    cpu_clients=args.cpu_clients, feed=args.feed,
+                    stock_consoles=min(args.stock_consoles, args.consoles))
     state_dir = Path(tempfile.mkdtemp(prefix="ccb-", dir="/tmp"))
+    feed_conn: Connection | None = None
+    feeder: Any = None
+    feed_port = 0
+    if args.feed:  # a separate load-generator process is the PBX (bench/feed_pbx.py)
+        import feed_pbx
+
+        feed_conn, feed_child = ctx.Pipe()
+        feeder = ctx.Process(target=feed_pbx.serve, args=(feed_child,), daemon=True)
+        feeder.start()
+        if not feed_conn.poll(60):
+            raise RuntimeError("the feeder did not come up")
+        feed_port = int(feed_conn.recv())
     daemon_conn, daemon_child = ctx.Pipe()
     daemon = ctx.Process(
         target=daemon_main,
-        args=(daemon_child, str(state_dir), args.publish_hz, args.cps, args.marker_every),
+        args=(daemon_child, str(state_dir), args.publish_hz, args.cps, args.marker_every,
+              feed_port),
         daemon=True,
     )
     daemon.start()
@@ -417,6 +497,9 @@ def run(args: argparse.Namespace) -> Report:
             raise RuntimeError("the daemon did not come up")
         dinfo = daemon_conn.recv()
         sock, dpid = dinfo["socket"], dinfo["pid"]
+        if feed_conn is not None:  # a quiet PBX first: queues appear, cold start is idle
+            feed_conn.send(("rate", WARM_EVENTS_PER_S))
+            time.sleep(2.0)
 
         # cold start: a console alone, before the surge (what an operator opening it sees)
         for _ in range(args.cold_reps):
@@ -427,6 +510,8 @@ def run(args: argparse.Namespace) -> Report:
             report.cold_start_s.append(float(res["first_paint_s"]))
         # memory of one console alone (showing the queue, in the surge below for fairness)
         daemon_conn.send("surge")
+        if feed_conn is not None:
+            feed_conn.send(("rate", args.feed))
         time.sleep(args.settle)
         proc = spawn_console(sock, args.settle, args.refresh_min, "pick")
         wait_ready(proc)
@@ -454,25 +539,46 @@ def run(args: argparse.Namespace) -> Report:
         clients.join(10)
 
         # latency: N consoles showing the marked queue while the surge runs
-        with_iface = "pick"  # the console picks the member by the shared rule (mark_member)
-        procs = [spawn_console(sock, args.seconds, args.refresh_min, with_iface)
-                 for _ in range(args.consoles)]
+        # the console picks the member by the shared rule (mark_member), or is told it
+        with_iface = feed_pbx_iface() if feed_conn is not None else "pick"
+        procs = [spawn_console(sock, args.seconds, args.refresh_min, with_iface,
+                               stock_cells=i < args.stock_consoles)
+                 for i in range(args.consoles)]
         for p in procs:
             wait_ready(p)
         daemon_conn.send("stats")
         s0, t0 = daemon_conn.recv(), time.monotonic()
+        if feed_conn is not None:
+            feed_conn.send("stats")
+            sent0 = int(feed_conn.recv()["sent"])
         daemon_conn.send("mark")
+        if feed_conn is not None:
+            feed_conn.send(("mark", args.marker_every))
         time.sleep(args.seconds)
         results = [finish(p, 120) for p in procs]
         daemon_conn.send("stats")
         s1, t1 = daemon_conn.recv(), time.monotonic()
         report.events_per_s = (s1["events"] - s0["events"]) / (t1 - t0)
+        report.processed_per_s = (s1["processed"] - s0["processed"]) / (t1 - t0)
         report.markers = int(s1["markers"])
+        if feed_conn is not None:
+            feed_conn.send(("mark", 0.0))
+            feed_conn.send("stats")
+            fstats = feed_conn.recv()
+            report.markers = int(fstats["markers"])
+            report.sent_per_s = (int(fstats["sent"]) - sent0) / (t1 - t0)
         report.link_drops = int(s1["reconnects"]) - int(s0["reconnects"])
         for res in results:
             if "error" in res:
                 report.console_failures.append(str(res["error"]))
                 continue
+            per_update = float(res.get("cpu_s", 0.0)) / max(1, int(res.get("refreshes", 0)))
+            if res.get("stock_cells"):  # the same-run baseline: not in the latency figures
+                report.stock_cpu.append(float(res.get("cpu_share", 0.0)))
+                report.stock_ms_per_update.append(per_update * 1000)
+                report.stock_latencies_ms.extend(float(v) for v in res["latencies_ms"])
+                continue
+            report.ms_per_update.append(per_update * 1000)
             report.latencies_ms.extend(float(v) for v in res["latencies_ms"])
             report.last_reasons.append(str(res.get("last_reason")))
             report.console_cpu.append(float(res.get("cpu_share", 0.0)))
@@ -485,14 +591,33 @@ def run(args: argparse.Namespace) -> Report:
         daemon.join(10)
         if daemon.is_alive():
             daemon.terminate()
+        if feed_conn is not None:
+            with contextlib.suppress(Exception):
+                feed_conn.send("stop")
+            feeder.join(10)
+            if feeder.is_alive():
+                feeder.terminate()
         shutil.rmtree(state_dir, ignore_errors=True)
     return report
+
+
+def feed_pbx_iface() -> str:
+    import feed_pbx
+
+    return str(feed_pbx.MARK_IFACE)
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cps", type=float, default=2300.0, help="firehose calls/s")
+    ap.add_argument("--feed", type=float, default=0.0,
+                    help="AMI events/s from a separate load generator replaying the recorded "
+                    "Asterisk stream (bench/feed_pbx.py) instead of the embedded simulator; "
+                    "--cps is then unused")
     ap.add_argument("--consoles", type=int, default=10)
+    ap.add_argument("--stock-consoles", type=int, default=0,
+                    help="how many of --consoles run the baseline table path (Textual's "
+                    "update_cell); reported apart, not in the latency figures")
     ap.add_argument("--cpu-clients", type=int, default=30)
     ap.add_argument("--seconds", type=float, default=30.0, help="latency window per console")
     ap.add_argument("--cpu-window", type=float, default=10.0)
@@ -510,6 +635,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     # internal: run as one console process
     ap.add_argument("--console", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--iface", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--stock-cells", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--spawned", default="0", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

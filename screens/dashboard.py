@@ -19,6 +19,7 @@ from ccops.screens.alerts import AlertActions, alert_cells
 from ccops.screens.base import LiveScreen
 from ccops.tui import fmt, registry, view
 from ccops.tui.tiles import tile_look, tile_text
+from ccops.tui.widgets import quiet
 from ccops.tui.widgets.live_table import Column, LiveTable
 from ccops.tui.widgets.tile import QueueTile
 
@@ -101,8 +102,10 @@ class DashboardScreen(AlertActions, LiveScreen):
         table.sync(rows)
         table.display = bool(rows)
         n = len(rows)
-        self.query_one("#alerts-title", Static).update(
-            f"Active alerts ({n})" if n else "Active alerts: none"
+        quiet.show(
+            self.query_one("#alerts-title", Static),
+            f"Active alerts ({n})" if n else "Active alerts: none",
+            layout=True,
         )
 
     def _refresh_tiles(self, doc: view.Doc, now: float) -> None:
@@ -198,7 +201,7 @@ class DashboardScreen(AlertActions, LiveScreen):
                 t.append(f" ({fmt.pct(tr.usage)})", style=pal.muted)
             if tr.last_change:
                 t.append(f"  changed {fmt.since(tr.last_change, now)} ago", style=pal.muted)
-        widget.update(t)
+        quiet.show(widget, t, layout=True)  # unchanged text: nothing; changed: may grow
 
     def _refresh_flags(self, doc: view.Doc, now: float) -> None:
         pal = self.console.palette
@@ -216,7 +219,7 @@ class DashboardScreen(AlertActions, LiveScreen):
                 f"  ({f.pbx}: {f.family}/{f.key}, read {fmt.since(f.read_at, now)} ago)",
                 style=pal.muted,
             )
-        self.query_one("#flags", Static).update(t)
+        quiet.show(self.query_one("#flags", Static), t, layout=True)
 
     # ------------------------------------------------------------------ drill-down
 

@@ -13,6 +13,7 @@ CLI sees why "wrap-up" is shown for a phone Asterisk calls "not in use".
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -21,9 +22,11 @@ from ccops.screens import flows
 from ccops.screens.base import LiveScreen, plain_cell, tone_cell
 from ccops.tui import fmt, registry, view
 from ccops.tui.tiles import erlang_text
+from ccops.tui.widgets import quiet
 from ccops.tui.widgets.live_table import Column, LiveTable
 
 MAX_CALLERS = 50  # rows in the waiting-callers table (its head: position 1 first)
+CALLERS_VISIBLE = 7  # rows the callers box shows at most (8 lines less the header)
 MEMBER_COLUMNS = [
     Column("name", "member"),
     Column("interface", "interface"),
@@ -60,12 +63,17 @@ class QueueDetailScreen(LiveScreen):
     BINDINGS = registry.bindings_for("queue")
 
     DEFAULT_CSS = """
-    QueueDetailScreen .section { text-style: bold; margin-top: 1; }
-    QueueDetailScreen #summary { height: auto; padding: 0 1; }
-    QueueDetailScreen #callers { max-height: 8; }
-    QueueDetailScreen #members { max-height: 1fr; }
-    QueueDetailScreen #intervals { max-height: 10; }
+    QueueDetailScreen .section {
+        text-style: bold; margin-top: 1; height: 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    QueueDetailScreen #summary { height: 2; padding: 0 1; }
+    QueueDetailScreen #callers { height: 1fr; max-height: 8; }
+    QueueDetailScreen #members { height: 2fr; }
+    QueueDetailScreen #intervals { height: 1fr; max-height: 10; }
     """
+    # Every box's size depends on the terminal only, never on its content, so a row count
+    # or a number changing never re-lays the screen out: tables scroll inside their box
+    # (members get the most room), and the callers title says how many are below ("+N").
 
     def __init__(self, pbx: str, queue: str) -> None:
         super().__init__()
@@ -90,6 +98,12 @@ class QueueDetailScreen(LiveScreen):
         super().on_mount()
         self.query_one("#members", LiveTable).focus()
 
+    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
+        """The crumbs show the focused table's sort: repaint them when focus moves (Tab,
+        or the screen's own auto-focus landing before ``on_mount`` picks the members)."""
+        if self.ready:
+            self.refresh_chrome()
+
     def primary_table(self) -> LiveTable:
         focused = self.focused
         if isinstance(focused, LiveTable):
@@ -111,7 +125,8 @@ class QueueDetailScreen(LiveScreen):
         q = view.queue_doc(con.doc, self.pbx, self.queue)
         summary = self.query_one("#summary", Static)
         if q is None:
-            summary.update(
+            quiet.show(
+                summary,
                 Text(
                     f"Queue {self.queue} is not in the live state (removed, or the "
                     "PBX has not reported it since the last sync).",
@@ -122,7 +137,7 @@ class QueueDetailScreen(LiveScreen):
                 table.sync([])
             return
         qv = view.queue_view(self.pbx, self.queue, q)
-        summary.update(self._summary(qv))
+        quiet.show(summary, self._summary(qv))
         callers = view.callers(q)
         caller_rows = []
         # In a surge hundreds wait; the table shows ~8 rows, so only the head of the queue
@@ -141,11 +156,16 @@ class QueueDetailScreen(LiveScreen):
                     ],
                 )
             )
-        self.query_one("#callers", LiveTable).sync(self.filtered(caller_rows)[:MAX_CALLERS])
+        caller_table = self.query_one("#callers", LiveTable)
+        caller_table.sync(self.filtered(caller_rows)[:MAX_CALLERS])
         title = f"Waiting callers ({len(callers)})" if callers else "Waiting callers: none"
+        shown = caller_table.size.height - 1  # the box less its header (0 before layout)
+        below = len(callers) - (shown if shown > 0 else CALLERS_VISIBLE)
+        if below > 0:
+            title += f" · +{below} more"
         if len(callers) > MAX_CALLERS:
-            title += f": the first {MAX_CALLERS} by position are listed (/ finds any caller)"
-        self.query_one("#callers-title", Static).update(title)
+            title += f" (the first {MAX_CALLERS} by position are listed; / finds any caller)"
+        quiet.show(self.query_one("#callers-title", Static), title)
         members = view.members(q)
         member_rows = []
         for m in members:
@@ -174,7 +194,8 @@ class QueueDetailScreen(LiveScreen):
                 )
             )
         self.query_one("#members", LiveTable).sync(self.filtered(member_rows))
-        self.query_one("#members-title", Static).update(
+        quiet.show(
+            self.query_one("#members-title", Static),
             f"Members ({len(members)}): {qv.available} available, "
             f"{qv.on_call + qv.on_hold + qv.ringing} on call, {qv.acw} wrap-up, "
             f"{qv.paused} paused"

@@ -20,9 +20,15 @@ class _Line(Static):
         sig = ("", "") if text is None else (text.plain, repr(text.spans) + str(text.style))
         if sig == self._shown:
             return
+        before = self._shown
         self._shown = sig
-        self.display = text is not None
-        self.update(text if text is not None else "")
+        visible = text is not None
+        # A relayout of the screen only when this line's size can change: shown/hidden, or
+        # text of another length or line count (a text may wrap). The clock's tick keeps
+        # the length: one repainted line, not a reflow of the screen.
+        layout = self.display != visible or before is None or len(before[0]) != len(sig[0])
+        self.display = visible
+        self.update(text if text is not None else "", layout=layout)
 
     @property
     def plain(self) -> str:

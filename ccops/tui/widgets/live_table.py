@@ -20,7 +20,7 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
 
 
 class Cell(Text):
@@ -90,6 +90,7 @@ class LiveTable(DataTable[Cell]):
         self._auto = {c.key for c in self.spec if c.width is None}
         self.updates = 0  # cells updated in place (for tests and diagnostics)
         self.rebuilds = 0  # always 0: this table never clears itself
+        self._patched: set[RowKey] = set()  # rows changed in place in the current sync
 
     def on_mount(self) -> None:
         self._ensure_columns()
@@ -167,16 +168,56 @@ class LiveTable(DataTable[Cell]):
             else:
                 for col, cell, sig, before in zip(self.spec, cells, sigs, old, strict=False):
                     if sig != before:
-                        self.update_cell(key, col.key, cell, update_width=col.key in self._auto)
+                        self._patch_cell(key, col.key, cell, auto=col.key in self._auto)
                         self.updates += 1
             self._cells[key] = sigs
             if first is not None:
                 stored = self.get_cell(key, first)
                 if isinstance(stored, Cell):
                     stored.order = index
+        self._repaint_patched()
         self._reorder(order)
         if selected is not None and selected in self._cells:
             self.select_key(selected)
+
+    def _patch_cell(self, key: str, column: str, cell: Cell, *, auto: bool) -> None:
+        """Replace one cell; its row is repainted by :meth:`_repaint_patched` after the sync.
+
+        Why not plain ``update_cell``: it bumps the table's update counter, which is part of
+        every render-cache key, so one changed cell re-renders every visible cell of the
+        table through Rich (the bulk of a console's CPU in a surge: docs/performance.md).
+        Here only the changed rows' cached renders are dropped and only their lines are
+        repainted; the other rows keep their cached strips. A cell wider than its
+        auto-sized column still goes through ``update_cell`` (the column must grow).
+        """
+        row_key, col_key = RowKey(key), ColumnKey(column)
+        col = self.columns.get(col_key)
+        data = self._data.get(row_key)
+        if col is None or data is None or (auto and cell.cell_len > col.content_width):
+            self.update_cell(key, column, cell, update_width=auto)
+            return
+        data[col_key] = cell
+        self._patched.add(row_key)
+
+    def _repaint_patched(self) -> None:
+        """Drop the patched rows' cached renders (one pass over the caches) and repaint
+        only their lines. The caches are DataTable's own (Textual 8: renderables, cells,
+        rows, lines); tests/tui/test_live_table_patch.py checks the screen, so a Textual
+        that caches differently fails there rather than showing stale cells."""
+        rows, self._patched = self._patched, set()
+        if not rows:
+            return
+        # LRUCache has keys() but no __iter__ (iterating it would index it by integers)
+        for cell_key in [k for k in self._cell_render_cache.keys() if k[0] in rows]:  # noqa: SIM118
+            self._cell_render_cache.discard(cell_key)
+        for row_cache_key in [k for k in self._row_render_cache.keys() if k[0] in rows]:  # noqa: SIM118
+            self._row_render_cache.discard(row_cache_key)
+        self._line_cache.clear()  # keyed by screen line; cheap to rebuild from the row cache
+        for row_key in rows:
+            with contextlib.suppress(RowDoesNotExist):
+                index = self.get_row_index(row_key)
+                self._row_renderable_cache.discard((self._update_count, index))
+                self.refresh_row(index)
 
     # ------------------------------------------------------------------ ordering
 

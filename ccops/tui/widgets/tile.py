@@ -44,7 +44,7 @@ class QueueTile(Static, can_focus=True):
         self.border_subtitle = f" {look_word} "
         for t in ("-bad", "-warn", "-good"):
             self.set_class(t == f"-{tone}", t)
-        self.update(body)
+        self.update(body, layout=False)  # fixed size (CSS height, grid cell): no relayout
 
     def on_click(self) -> None:
         self.post_message(self.Opened(self.key))
