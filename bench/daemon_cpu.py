@@ -113,8 +113,9 @@ class Result:
 # --------------------------------------------------------------------------- daemon
 
 
-def write_config(tier: AsteriskTier, workdir: Path) -> Path:
-    """A ccops configuration for the tier, as an installation would write it."""
+def write_config(tier: AsteriskTier, workdir: Path, publish_hz: float | None = None) -> Path:
+    """A ccops configuration for the tier, as an installation would write it
+    (``publish_hz`` None: the daemon's default)."""
     ep = tier.endpoint("ccops")
     secret = workdir / "tier.secret"
     secret.write_text(ep.secret)
@@ -138,6 +139,7 @@ secret_file = "{secret}"
 [daemon]
 state_dir = "{workdir / "state"}"
 """
+        + (f"publish_hz = {publish_hz}\n" if publish_hz is not None else "")
     )
     return config
 
@@ -199,6 +201,7 @@ def run(
     talk: tuple[int, int],
     idle: float,
     profile: Path | None = None,
+    publish_hz: float | None = None,
 ) -> Result:
     with tempfile.TemporaryDirectory(prefix="ccops-daemon-cpu-") as tmp:
         workdir = Path(tmp)
@@ -210,7 +213,7 @@ def run(
             asterisk_pid = tier.asterisk_pid
             if asterisk_pid is None:
                 raise TierError("the tier reports no Asterisk PID")
-            config = write_config(tier, workdir)
+            config = write_config(tier, workdir, publish_hz)
             log = (workdir / "daemon.log").open("wb")
             # cProfile (--profile) writes its file when the daemon exits on SIGTERM.
             prof = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
@@ -277,6 +280,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--profile", type=Path, help="run the daemon under cProfile, stats to this file"
     )
+    parser.add_argument(
+        "--publish-hz",
+        type=float,
+        help="the daemon's publish_hz (its tick rate); default: the daemon's own default",
+    )
     args = parser.parse_args(argv)
     try:
         low, high = (int(v) for v in args.talk.split(","))
@@ -286,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--seconds, --rate and --patience must be positive, and LO ≤ HI")
     if args.idle < 0:
         parser.error("--idle must be 0 or more")
+    if args.publish_hz is not None and not 0 < args.publish_hz <= 20:
+        parser.error("--publish-hz must be in (0, 20]")
     reason = unavailable_reason()
     if reason is not None:
         print(
@@ -295,7 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     profile = args.profile.resolve() if args.profile is not None else None
-    result = run(args.seconds, args.rate, args.patience, (low, high), args.idle, profile)
+    result = run(
+        args.seconds, args.rate, args.patience, (low, high), args.idle, profile, args.publish_hz
+    )
     for line in result.lines():
         print(line)
     print(result.final_line())

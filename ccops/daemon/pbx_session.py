@@ -36,7 +36,7 @@ from ccops.core.reducer import Reducer
 from ccops.pbx.errors import AmiActionError, AmiError
 from ccops.pbx.link import AmiLink, LinkStatus
 from ccops.pbx.message import AmiMessage
-from ccops.pbx.normalize import NormalizeError, normalize
+from ccops.pbx.normalize import HANDLED_EVENTS, NormalizeError, normalize
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,11 @@ SYNC_RETRY_MAX_S = 60.0
 
 class PbxSession:
     """Link + model + KPI feed for one configured PBX."""
+
+    #: Events the link delivers (list items carrying our ActionID always pass): only what
+    #: :func:`normalize` turns into core events. Everything else is dropped by the framer
+    #: before it is parsed (counted in the link's ``dropped_by_filter``).
+    ingest_events: frozenset[str] | None = HANDLED_EVENTS
 
     def __init__(
         self,
@@ -96,6 +101,7 @@ class PbxSession:
             on_state=self._on_state,
             on_login=self._sync,
             clock=clock,
+            keep_events=self.ingest_events,
         )
 
     # ------------------------------------------------------------------ lifecycle

@@ -138,10 +138,19 @@ class Publisher:
 
     def __init__(self, snapshot_fn: Callable[[], dict[str, Any]]) -> None:
         self._snapshot_fn = snapshot_fn
-        self._last: dict[str, Any] = {}
+        #: The entities the last delta was computed against. None while nobody is
+        #: subscribed: building the status document every tick for no reader was the
+        #: largest item of an unwatched daemon's CPU, so it is not built then, and the
+        #: next snapshot sent (or, failing that, an empty baseline) becomes the base.
+        self._last: dict[str, Any] | None = {}
         self.seq = 0
         self.clients: set[ClientChannel] = set()
         self.snapshot_mode_drops = 0
+
+    @property
+    def has_subscribers(self) -> bool:
+        """Whether any attached client receives deltas (else :meth:`tick` does nothing)."""
+        return any(client.subscribed for client in self.clients)
 
     def snapshot_frame(self, view: ClientView | None = None) -> bytes:
         """A full snapshot at the current sequence number, cut to ``view`` (None = all).
@@ -151,17 +160,24 @@ class Publisher:
         (newer or equal) snapshot converges to the same document.
         """
         doc = self._snapshot_fn()
+        if self._last is None:
+            # No baseline (nobody was subscribed at the last tick): this snapshot is it,
+            # so the next delta holds exactly what changed after it.
+            self._last = entities(doc)
         if view is not None:
             doc = view.document(doc)
         return encode({"type": "snapshot", "seq": self.seq, "data": doc})
 
     def tick(self) -> int:
-        """Diff and send one delta to every subscriber; returns the number of changed paths."""
-        if not self.clients:
-            self._last = entities(self._snapshot_fn())
+        """Diff and send one delta to every subscriber; returns the number of changed paths.
+
+        With no subscriber nothing is built at all (see ``_last``).
+        """
+        if not self.has_subscribers:
+            self._last = None
             return 0
         new = entities(self._snapshot_fn())
-        changed, removed = diff(self._last, new)
+        changed, removed = diff(self._last if self._last is not None else {}, new)
         self._last = new
         if not changed and not removed:
             return 0

@@ -27,8 +27,10 @@ link therefore owns everything around the protocol:
   another session's ActionID (``OriginateResponse`` is broadcast with the originator's
   ActionID) never matches ours.
 * **delivery** — ``on_message(msg, list_action_or_None)`` is called synchronously, in wire
-  order, for every unsolicited event and every list item, so the consumer applies snapshot
-  rows and live events in the order Asterisk emitted them. It may raise: the error is
+  order, for every unsolicited event the framer's filter lets through (``drop_events``,
+  or ``keep_events`` when the consumer names exactly what it uses) and every list item,
+  so the consumer applies snapshot rows and live events in the order Asterisk emitted
+  them. It may raise: the error is
   counted and logged (rate-limited) and the connection stays up.
 
 Ordering guarantee at login: the SYNCING state (with the new epoch) is published through
@@ -152,6 +154,7 @@ class AmiLink:
         on_login: Callable[[int], Awaitable[None]] | None = None,
         clock: Clock,
         drop_events: frozenset[str] = NOISE_EVENTS,
+        keep_events: frozenset[str] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._config = config
@@ -164,7 +167,10 @@ class AmiLink:
         self._backoff = Backoff(config.backoff_initial, config.backoff_max, rng=rng)
         self._counters = LinkCounters()
         self._framer = AmiFramer(
-            max_message_bytes=config.max_message_bytes, now=clock.now, drop_events=drop_events
+            max_message_bytes=config.max_message_bytes,
+            now=clock.now,
+            drop_events=drop_events,
+            keep_events=keep_events,
         )
         #: Random per link: our ActionIDs can never collide with another session's.
         self.id_prefix = f"ccops-{secrets.token_hex(4)}-"
