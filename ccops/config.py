@@ -270,7 +270,7 @@ class StoreConfig(_Strict):
 class DaemonConfig(_Strict):
     state_dir: Path | None = None  # default: $XDG_STATE_HOME/ccops or ~/.local/state/ccops
     socket: Path | None = None  # default: <state_dir>/ccops.sock
-    publish_hz: float = Field(default=1.0, gt=0, le=20)  # coalesced table deltas
+    publish_hz: float = Field(default=10.0, gt=0, le=20)  # coalesced deltas (decisions.md)
     client_queue_limit: int = Field(default=256, ge=8)  # frames; beyond → snapshot mode
 
     def resolved_state_dir(self) -> Path:

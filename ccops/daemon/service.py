@@ -5,9 +5,11 @@ and scripts are thin clients on the local socket. A console closing never stops 
 timer or an alert (architecture §1).
 
 Cadence: ingest is event-driven (see :mod:`ccops.daemon.pbx_session`); everything
-time-driven runs in one tick loop at ``publish_hz``: wrap-up expiry, KPI interval closing,
-alert evaluation (alert changes are pushed to clients at once), the coalesced status delta,
-and every few seconds the KPI buckets are written to the store.
+time-driven runs in one tick loop: the coalesced status delta at ``publish_hz``, and at
+most once a second (:data:`WORK_PERIOD_S`) the rest — wrap-up expiry, KPI interval
+closing, alert evaluation (alert changes are pushed to clients at once) and every few
+seconds the KPI buckets written to the store. Running that work at a 10 Hz publish rate
+doubled the daemon's CPU on the real tier for nothing anyone reads (``bench/daemon_cpu.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import contextvars
 import dataclasses
 import logging
+import math
 import os
 import pwd
 import secrets
@@ -58,6 +61,9 @@ from ccops.store.records import AgentBucket, AlertRaise, KpiBucket, LinkEvent
 log = logging.getLogger(__name__)
 
 PERSIST_EVERY_S = 10.0
+#: Model expiry, KPI tick, alerts and persistence run at most this often, whatever
+#: ``publish_hz`` is (a faster publish rate only makes the status delta more frequent).
+WORK_PERIOD_S = 1.0
 SIM_PBX_NAME = "sim"
 _current_operator: contextvars.ContextVar[Operator | None] = contextvars.ContextVar(
     "ccops_operator", default=None
@@ -306,14 +312,22 @@ class Daemon:
 
     async def _tick_loop(self) -> None:
         period = 1.0 / self.settings.daemon.publish_hz
+        next_work = 0.0
         while True:
             started = time.monotonic()
             try:
-                await self.tick()
+                if started >= next_work:  # the whole tick, at most once a second
+                    next_work = started + max(period, WORK_PERIOD_S) - 0.01
+                    await self.tick()
+                else:  # in between: only the coalesced status delta
+                    self.publisher.tick()
             except Exception:  # the loop must survive any single failure
                 self.tick_errors += 1
                 log.exception("daemon tick failed")
-            await asyncio.sleep(max(0.05, period - (time.monotonic() - started)))
+            delay = period - (time.monotonic() - started)
+            if not self.publisher.has_subscribers:  # no delta to send: wake for the work only
+                delay = max(delay, next_work - time.monotonic())
+            await asyncio.sleep(max(0.05, delay))
 
     async def tick(self) -> None:
         now = self.clock.now()
@@ -489,6 +503,10 @@ class Daemon:
             view = queue_view(queue, now)
             staffed[qname] = view.members - view.paused - view.unavailable
         kpi = self.kpi.snapshot(session.name, staffed=staffed, intervals=96)
+        # Ages (time in state, waits) are taken at the whole second: consoles show seconds,
+        # and a float age would change the queue's entity on every publish tick (10 Hz),
+        # resending every queue to every client with nothing visible changed.
+        now_s = float(math.floor(now))
         for qname in sorted(state.queues):
             queue = state.queues[qname]
             view = queue_view(queue, now)
@@ -498,16 +516,16 @@ class Daemon:
                 iface = m.get("interface")
                 live = queue.members.get(iface)
                 if live is not None:
-                    m["time_in_state"] = member_time_in_state(live, now)
+                    m["time_in_state"] = member_time_in_state(live, now_s)
                 members[iface] = m
             callers = qdoc.pop("callers", [])
             for c in callers:
                 joined = c.get("joined_at")
-                c["wait"] = max(0.0, now - joined) if joined else None
+                c["wait"] = max(0.0, now_s - joined) if joined else None
             queues[qname] = {
                 **qdoc,
                 "waiting": view.waiting,
-                "longest_wait": view.longest_wait,
+                "longest_wait": max(0.0, view.longest_wait - (now - now_s)),
                 "agents": {
                     "members": view.members, "available": view.available,
                     "ringing": view.ringing, "on_call": view.on_call, "on_hold": view.on_hold,
