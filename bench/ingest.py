@@ -43,7 +43,6 @@ import asyncio
 import json
 import logging
 import math
-import multiprocessing as mp
 import re
 import socket
 import sys
@@ -59,7 +58,14 @@ from typing import Any
 _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
-from ingest_link import END, GREETING, START, load_stream, prepare_stream  # noqa: E402
+from ingest_link import (  # noqa: E402
+    END,
+    GREETING,
+    START,
+    load_stream,
+    prepare_stream,
+    run_feeder_and_consumer,
+)
 
 REPO = _HERE.parent
 DEFAULT_STREAM = REPO / "tests" / "data" / "asterisk22" / "stream.ami.gz"
@@ -542,33 +548,15 @@ def _client(
 def _one_run(
     path: str, mode: str, stream_events: int, sample_every: int, profile: str = ""
 ) -> RunResult:
-    ctx = mp.get_context("spawn")
-    port_rx, port_tx = ctx.Pipe(duplex=False)
-    res_rx, res_tx = ctx.Pipe(duplex=False)
-    server = ctx.Process(target=_serve, args=(path, port_tx), daemon=True)
-    server.start()
-    try:
-        if not port_rx.poll(30):
-            raise RuntimeError("benchmark feeder did not start")
-        port = port_rx.recv()
-        args = (mode, port, stream_events, sample_every, profile, res_tx)
-        client = ctx.Process(target=_client, args=args, daemon=True)
-        client.start()
-        try:
-            if not res_rx.poll(1900):
-                raise RuntimeError(f"{mode}: no result")
-            result: RunResult | str = res_rx.recv()
-            if isinstance(result, str):
-                raise RuntimeError(f"benchmark run failed: {result}")
-            return result
-        finally:
-            client.join(10)
-            if client.is_alive():
-                client.kill()
-    finally:
-        server.join(10)
-        if server.is_alive():
-            server.kill()
+    result: RunResult = run_feeder_and_consumer(
+        _serve,
+        (path,),
+        _client,
+        lambda port, res_tx: (mode, port, stream_events, sample_every, profile, res_tx),
+        mode,
+        1900,
+    )
+    return result
 
 
 def measure(

@@ -37,7 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -316,22 +316,35 @@ def _client(mode: str, port: int, stream_events: int, out: Connection) -> None:
     out.send(asyncio.run(main()))
 
 
-def _one_run(path: str, repeat: int, mode: str, stream_events: int, timeout: float) -> RunResult:
+def run_feeder_and_consumer(
+    serve: Callable[..., None],
+    serve_args: tuple[Any, ...],
+    consume: Callable[..., None],
+    consume_args: Callable[[int, Connection], tuple[Any, ...]],
+    mode: str,
+    timeout: float,
+) -> Any:
+    """One measured run in two spawned processes: a feeder serving the stream on a loopback
+    port, and the consumer under test, which sends back its result (or an error string).
+
+    Both benchmarks (link only here, full pipeline in ``ingest.py``) run this way so the
+    measured process does nothing but consume; both processes are always reaped.
+    """
     ctx = mp.get_context("spawn")
     port_rx, port_tx = ctx.Pipe(duplex=False)
     res_rx, res_tx = ctx.Pipe(duplex=False)
-    server = ctx.Process(target=_serve, args=(path, repeat, port_tx), daemon=True)
+    server = ctx.Process(target=serve, args=(*serve_args, port_tx), daemon=True)
     server.start()
     try:
         if not port_rx.poll(30):
-            raise RuntimeError("benchmark server did not start")
+            raise RuntimeError("benchmark feeder did not start")
         port = port_rx.recv()
-        client = ctx.Process(target=_client, args=(mode, port, stream_events, res_tx), daemon=True)
+        client = ctx.Process(target=consume, args=consume_args(port, res_tx), daemon=True)
         client.start()
         try:
             if not res_rx.poll(timeout):
                 raise RuntimeError(f"{mode}: no result within {timeout:.0f} s")
-            result: RunResult | str = res_rx.recv()
+            result = res_rx.recv()
             if isinstance(result, str):
                 raise RuntimeError(f"benchmark run failed: {result}")
             return result
@@ -343,6 +356,18 @@ def _one_run(path: str, repeat: int, mode: str, stream_events: int, timeout: flo
         server.join(10)
         if server.is_alive():
             server.kill()
+
+
+def _one_run(path: str, repeat: int, mode: str, stream_events: int, timeout: float) -> RunResult:
+    result: RunResult = run_feeder_and_consumer(
+        _serve,
+        (path, repeat),
+        _client,
+        lambda port, res_tx: (mode, port, stream_events, res_tx),
+        mode,
+        timeout,
+    )
+    return result
 
 
 def measure_ingest(
