@@ -359,10 +359,13 @@ class Daemon:
                 )
                 self._alert_ids[alert.id] = store_id
             if alert.cleared_at is not None:
-                await self.store.clear_alert(store_id, alert.cleared_at)
+                # Listed as recent before the store write: the engine already dropped it
+                # from the active list, and a status document built while the write is
+                # awaited must show it in one of the two.
                 self._alert_ids.pop(alert.id, None)
                 self._recent_alerts.insert(0, self._alert_json(alert, store_id))
                 del self._recent_alerts[50:]
+                await self.store.clear_alert(store_id, alert.cleared_at)
             self._alert_by_store[store_id] = alert
             self.publisher.push_now(
                 {"type": "alert", "change": change.kind,

@@ -210,15 +210,19 @@ async def test_acknowledge_alert_and_audit_shows_it(alerting_daemon: Daemon) -> 
         await until(
             pilot, lambda: app.active_alerts()[0].acknowledged_by != "", what="acknowledged"
         )
-        assert "✔" in screen_text(app)
+        # the model changes before the repaint that shows it: wait for the screen
+        await until(pilot, lambda: "✔" in screen_text(app), what="ack mark on screen")
 
         await pilot.press("7")
         await until(pilot, lambda: isinstance(app.screen, AuditScreen), what="audit")
         audit = app.screen
         assert isinstance(audit, AuditScreen)
         await until(pilot, lambda: audit.query_one(LiveTable).row_count >= 1, what="records")
-        text = screen_text(app)
-        assert "acknowledge_alert" in text and "ok" in text
+        await until(
+            pilot,
+            lambda: "acknowledge_alert" in screen_text(app) and "ok" in screen_text(app),
+            what="the acknowledgement in the audit table",
+        )
         await pilot.press("slash", *"nothing-like-this")
         await until(pilot, lambda: audit.query_one(LiveTable).row_count == 0, what="filtered")
     await app.link.stop()
