@@ -599,7 +599,7 @@ def format_errors(exc: ValidationError, path: Path | None, text: str) -> list[st
             else:
                 dotted += f".{part}" if dotted else str(part)
         where = str(path) if path else "environment"
-        line_no = _guess_line(lines, loc)
+        line_no = _guess_line(lines, _entry_loc(loc, str(err.get("msg", ""))))
         if line_no:
             where += f" line {line_no}"
         msg = err.get("msg", "invalid")
@@ -609,6 +609,20 @@ def format_errors(exc: ValidationError, path: Path | None, text: str) -> list[st
             shown = f" (got {given!r})"
         out.append(f"{where}: {dotted or '(top level)'}: {msg}{shown}")
     return out
+
+
+_ENTRY_IN_MESSAGE = re.compile(r"^(?:Value error, )?(\w+)\[(\d+)\][^.:]*(?:\.(\w+))?")
+
+
+def _entry_loc(loc: tuple[Any, ...], msg: str) -> tuple[Any, ...]:
+    """A list validator that names the entry at fault (``oncall[1] (eng).mobile …``) can
+    only report the whole list as its location; take the entry (and field) from its
+    message so the line points at that entry rather than the list's first header."""
+    hit = _ENTRY_IN_MESSAGE.match(msg)
+    if len(loc) != 1 or hit is None or hit.group(1) != loc[0]:
+        return loc
+    refined: tuple[Any, ...] = (loc[0], int(hit.group(2)))
+    return (*refined, hit.group(3)) if hit.group(3) else refined
 
 
 def _guess_line(lines: list[str], loc: tuple[Any, ...]) -> int | None:

@@ -39,6 +39,20 @@ def test_errors_name_file_line_and_field(tmp_path: Path) -> None:
     assert "s3cr3t" not in text
 
 
+def test_roster_error_points_at_the_entry_at_fault(tmp_path: Path) -> None:
+    """The roster validator sees the whole list; the line must still be the second entry's
+    ``mobile``, not the first ``[[oncall]]`` header."""
+    cfg = tmp_path / "ccops.toml"
+    cfg.write_text(
+        '[[oncall]]\nname = "duty"\nextension = "2001"\n\n'
+        '[[oncall]]\nname = "eng"\nmobile = "112"\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg)
+    assert f"{cfg} line 7: oncall: " in str(err.value)
+    assert "oncall[1] (eng).mobile '112' reaches emergency number 112" in str(err.value)
+
+
 def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[pbx\n")
