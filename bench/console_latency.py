@@ -42,11 +42,18 @@ Figures and their baselines (measured in this run):
 Use::
 
     python bench/console_latency.py --feed 13000         # issue 3's surge, ~2 minutes
-    python bench/console_latency.py --feed 13000 --consoles 4 --stock-consoles 2
-                                                 # same-run baseline: Textual's update_cell
+    python bench/console_latency.py --feed 13000 --consoles 3 --stock-consoles 1
+                                                 # same-run baseline: Textual's DataTable
     python bench/console_latency.py                      # the embedded simulator
     python bench/console_latency.py --publish-hz 1 --refresh-min 0.5    # the old cadence
     python bench/console_latency.py --tiny               # smoke run (tests/bench)
+
+``--stock-consoles N`` gives N of the consoles Textual's own ``DataTable`` for the queue
+screen's tables, fed the same rows (``bench/stock_table.py``; the console itself draws
+tables with ``ccops/tui/widgets/strip_table.py``), and reports their CPU per update and
+latency apart from the others. ``CCOPS_BENCH_PROFILE=FILE`` cProfiles the measured window
+of a console showing the queue (the last one to finish writes FILE); the window starts
+once the queue screen is open, so opening it is not counted as an update's cost.
 
 The machine matters: on 2 shared cores the PBX, the daemon and ten consoles compete; the
 report prints the core count and the event rate reached next to the latencies.
@@ -242,14 +249,14 @@ async def _console(args: argparse.Namespace) -> int:
     from ccops.screens.queue_detail import QueueDetailScreen
     from ccops.tui.app import CcopsApp
     from ccops.tui.link import ConsoleLink
-    from ccops.tui.widgets.live_table import LiveTable
     from ccops.tui.widgets.tile import QueueTile
 
-    if args.stock_cells:  # the baseline: Textual's update_cell (re-renders every cell)
-        def stock(self: LiveTable, key: str, column: str, cell: Any, *, auto: bool) -> None:
-            self.update_cell(key, column, cell, update_width=auto)
+    if args.stock_cells:  # the baseline: the queue screen's tables on Textual's DataTable
+        import stock_table
 
-        LiveTable._patch_cell = stock  # type: ignore[method-assign]
+        from ccops.screens import queue_detail
+
+        queue_detail.LiveTable = stock_table.StockLiveTable  # type: ignore[misc,assignment]
     link = ConsoleLink(Path(args.console))
     app = CcopsApp(link, refresh_min=args.refresh_min)
     out: dict[str, Any] = {"latencies_ms": [], "first_paint_s": None}
@@ -275,7 +282,7 @@ async def _console(args: argparse.Namespace) -> int:
                 app.call_after_refresh(painted_first)
         if isinstance(screen, QueueDetailScreen) and marked and screen.ready:
             with contextlib.suppress(Exception):  # rows come and go under a surge
-                table = screen.query_one("#members", LiveTable)
+                table: Any = screen.query_one("#members")  # LiveTable, or the baseline's
                 col = [c.key for c in table.spec].index("reason")
                 reason = str(table.get_row(marked[0])[col])
                 out["last_reason"] = reason
@@ -300,8 +307,22 @@ async def _console(args: argparse.Namespace) -> int:
             else:
                 marked.append(args.iface)
             app.open_queue(MARK_QUEUE)
+            # the window measures updates, not opening the screen (mount, footer, focus)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not (
+                isinstance(app.screen, QueueDetailScreen) and app.screen.ready
+            ):
+                await pilot.pause(0.01)
+            await pilot.pause(0.5)
         print(json.dumps({"ready": True}), flush=True)
         # measure until the orchestrator says stop (all consoles share one window)
+        profile = os.environ.get("CCOPS_BENCH_PROFILE")  # a path: cProfile the window
+        prof: Any = None
+        if profile and args.iface:
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
         cpu0, wall0, refreshes0 = time.process_time(), time.monotonic(), app.refreshes
         for _ in range(int((args.seconds + 300) * 10)):
             if stop_requested(args.out):
@@ -311,6 +332,9 @@ async def _console(args: argparse.Namespace) -> int:
         out["cpu_share"] = (time.process_time() - cpu0) / max(1e-6, time.monotonic() - wall0)
         out["cpu_s"] = time.process_time() - cpu0
         out["refreshes"] = app.refreshes - refreshes0
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(str(profile))
         out["stock_cells"] = bool(args.stock_cells)
         out["display_errors"] = app.display_errors
         save(args.out, out)  # a file: Textual captures stdout while the app runs
@@ -407,7 +431,7 @@ class Report:
     console_cpu: list[float] = field(default_factory=list)  # share of a core, per console
     ms_per_update: list[float] = field(default_factory=list)  # console CPU per repaint
     stock_consoles: int = 0
-    stock_cpu: list[float] = field(default_factory=list)  # baseline consoles (update_cell)
+    stock_cpu: list[float] = field(default_factory=list)  # baseline consoles (DataTable)
     stock_ms_per_update: list[float] = field(default_factory=list)
     stock_latencies_ms: list[float] = field(default_factory=list)
 
@@ -445,7 +469,7 @@ class Report:
             if self.console_cpu else "console CPU: n/a",
             f"console CPU per screen update: {upd:.1f} ms (median per console)"
             + (f" vs {stock:.1f} ms for {self.stock_consoles} baseline console(s) on "
-               f"Textual's update_cell in this run (×{upd / stock:.2f}; "
+               f"Textual's DataTable in this run (×{upd / stock:.2f}; "
                f"their latency p50 {pct(self.stock_latencies_ms, 0.5):.0f} ms, p99 "
                f"{pct(self.stock_latencies_ms, 0.99):.0f} ms, not in the figures above)"
                if self.stock_ms_per_update else "")
@@ -616,8 +640,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                     "--cps is then unused")
     ap.add_argument("--consoles", type=int, default=10)
     ap.add_argument("--stock-consoles", type=int, default=0,
-                    help="how many of --consoles run the baseline table path (Textual's "
-                    "update_cell); reported apart, not in the latency figures")
+                    help="how many of --consoles show the queue's tables on Textual's own "
+                    "DataTable fed the same rows (bench/stock_table.py), the same-run "
+                    "baseline; reported apart, not in the latency figures")
     ap.add_argument("--cpu-clients", type=int, default=30)
     ap.add_argument("--seconds", type=float, default=30.0, help="latency window per console")
     ap.add_argument("--cpu-window", type=float, default=10.0)
@@ -658,14 +683,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     if args.console:
-        profile = os.environ.get("CCOPS_BENCH_PROFILE")  # a path: cProfile one console
-        if profile:
-            import cProfile
-
-            with cProfile.Profile() as prof:
-                code = console_main(args)
-            prof.dump_stats(profile)
-            return code
         return console_main(args)
     report = run(args)
     for line in report.lines():

@@ -18,7 +18,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from ccops.daemon.client import DaemonUnavailable
 from ccops.screens.base import LiveScreen, plain_cell, tone_cell
@@ -269,7 +269,7 @@ class AuditScreen(LiveScreen):
         t.append(f" · new records every {POLL_S:.0f}s")
         return t
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_strip_table_row_highlighted(self) -> None:  # LiveTable's cursor moved
         self._detail()
         table = self.query_one(LiveTable)
         at_end = table.row_count > 0 and table.cursor_row >= table.row_count - 1

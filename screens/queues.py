@@ -118,7 +118,7 @@ class QueuesScreen(LiveScreen):
         if sel:
             self.app.push_screen(QueueDetailScreen(*sel))
 
-    def on_data_table_row_selected(self) -> None:
+    def on_strip_table_row_selected(self) -> None:  # Enter on the table
         self.action_open_queue()
 
     def action_toggle_overflow(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from ccops.screens.base import LiveScreen, plain_cell, tone_cell
 from ccops.tui import fmt, registry, view
@@ -102,7 +102,7 @@ class TrunksScreen(LiveScreen):
         table.sync(self.filtered(rows))
         self._detail()
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_strip_table_row_highlighted(self) -> None:  # LiveTable's cursor moved
         self._detail()
 
     def _detail(self) -> None:

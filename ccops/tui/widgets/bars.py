@@ -5,8 +5,12 @@ They only repaint when their text changed, so the 1 Hz clock tick costs one line
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import Static
+
+from ccops.tui.widgets.quiet import signature
 
 
 class _Line(Static):
@@ -14,10 +18,10 @@ class _Line(Static):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__("", id=id, classes=classes, markup=False)
-        self._shown: tuple[str, str] | None = None
+        self._shown: tuple[str, tuple[Any, ...], Any] | None = None
 
     def show(self, text: Text | None) -> None:
-        sig = ("", "") if text is None else (text.plain, repr(text.spans) + str(text.style))
+        sig = ("", (), None) if text is None else signature(text)
         if sig == self._shown:
             return
         before = self._shown

@@ -8,12 +8,13 @@ repainted, and an unchanged text needs nothing at all (docs/performance.md, "Con
 
 from __future__ import annotations
 
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from rich.text import Text
 from textual.widgets import Static
 
-_SHOWN: WeakKeyDictionary[Static, tuple[str, str]] = WeakKeyDictionary()
+_SHOWN: WeakKeyDictionary[Static, tuple[str, tuple[Any, ...], Any]] = WeakKeyDictionary()
 
 
 def show(widget: Static, content: Text | str, *, layout: bool = False) -> bool:
@@ -22,13 +23,17 @@ def show(widget: Static, content: Text | str, *, layout: bool = False) -> bool:
     ``layout=False`` (the default) is only right for a widget whose size does not depend
     on its text (a fixed ``height`` in CSS, full width): pass True otherwise.
     """
-    sig = (
-        (content.plain, repr(content.spans) + str(content.style))
-        if isinstance(content, Text)
-        else (content, "")
-    )
+    sig = signature(content)
     if _SHOWN.get(widget) == sig:
         return False
     _SHOWN[widget] = sig
     widget.update(content, layout=layout)
     return True
+
+
+def signature(content: Text | str) -> tuple[str, tuple[Any, ...], Any]:
+    """What ``content`` shows: its text, its spans and its base style, compared by value
+    (not through ``repr``, which cost more than the comparison saved on a busy screen)."""
+    if isinstance(content, Text):
+        return (content.plain, tuple(content.spans), content.style)
+    return (content, (), "")
