@@ -77,8 +77,13 @@ def rebuild(ents: dict[str, Any]) -> dict[str, Any]:
                 child = {}
                 node[part] = child
             node = child
-        if isinstance(value, dict) and not value and isinstance(node.get(parts[-1]), dict):
-            continue  # a container marker after its children were placed
+        if isinstance(value, dict) and not value:
+            if not isinstance(node.get(parts[-1]), dict):
+                # a container marker: a fresh dict, never the entity's own object — children
+                # placed into it must not leak into the entity map (a removed item would
+                # stay in the client's document for good)
+                node[parts[-1]] = {}
+            continue
         node[parts[-1]] = value
     return doc
 

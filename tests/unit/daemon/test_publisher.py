@@ -39,6 +39,17 @@ def test_diff_sends_only_the_changed_queue_and_deletes_the_removed_one() -> None
     assert rebuild(applied) == _doc(4, with_billing=False)
 
 
+def test_rebuilding_leaves_the_entities_untouched_so_a_removal_applies() -> None:
+    ents = entities(_doc(3))
+    before = {k: dict(v) if isinstance(v, dict) else v for k, v in ents.items()}
+    rebuild(ents)  # a client renders between deltas
+    assert ents == before  # the "queues" marker did not absorb the queues placed in it
+    _changed, removed = diff(ents, entities(_doc(3, with_billing=False)))
+    for path in removed:
+        ents.pop(path)
+    assert rebuild(ents) == _doc(3, with_billing=False)
+
+
 class _NullWriter:
     def write(self, data: bytes) -> None:  # pragma: no cover - never drained here
         pass
