@@ -285,6 +285,8 @@ async def _start_gateway(settings: Settings, daemon: Daemon) -> SshGateway:
         state_dir=daemon.state_dir,
         attach=daemon.api.attach_preauthenticated,
         audit=daemon.audit_session,
+        revoke=daemon.api.revoke_session,
+        notify=daemon.api.notify_session,
     )
     try:
         await gateway.start()

@@ -315,6 +315,13 @@ class SshConfig(_Strict):
     failure_delay_max: float = Field(default=30.0, ge=0, le=600)  # doubling stops here
     failure_forget: float = Field(default=900.0, gt=0, le=86_400)  # quiet period that resets
     slow_client_timeout: float = Field(default=30.0, gt=0, le=600)  # output stalled → drop
+    # Seconds without keyboard input before a session is ended (warned first); 0 = never,
+    # the default, so wall displays stay up. Live screen updates do not count as input.
+    idle_timeout: float = Field(default=0.0, ge=0, le=7 * 86_400)
+    # Connections that have not authenticated yet: in all, and from one address. Over
+    # either cap a new connection is closed before the SSH handshake (counted, logged).
+    max_unauthenticated: int = Field(default=16, ge=1, le=10_000)
+    max_unauthenticated_per_address: int = Field(default=4, ge=1, le=10_000)
 
     @field_validator("allow_passwords")
     @classmethod

@@ -68,6 +68,11 @@ class ApiServer:
         self.refused = 0
         self.connections = 0
         self.on_session: Callable[[Any, str], Awaitable[None]] | None = None
+        # pre-authenticated (SSH) clients by session id: the gateway can revoke or notify them
+        self._sessions: dict[str, tuple[asyncio.StreamWriter, ClientChannel | None]] = {}
+        self._greeted: set[str] = set()  # sessions whose console said hello (gets frames)
+        self._held: dict[str, list[bytes]] = {}  # notices for a console not attached yet
+        self.revoked = 0
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -141,10 +146,56 @@ class ApiServer:
             sock=sock, limit=MAX_FRAME_BYTES + 2
         )
         self.connections += 1
-        name = f"{getattr(operator, 'via', 'pre')}/{getattr(operator, 'session_id', '?')}"
+        session_id = str(getattr(operator, "session_id", "?"))
+        name = f"{getattr(operator, 'via', 'pre')}/{session_id}"
+        self._sessions[session_id] = (writer, None)
         task = asyncio.create_task(self._serve_operator(reader, writer, operator, name))
         self._connections[writer] = task
-        task.add_done_callback(lambda _t: self._connections.pop(writer, None))
+
+        def _gone(_t: asyncio.Task[None]) -> None:
+            self._connections.pop(writer, None)
+            current = self._sessions.get(session_id)
+            if current is not None and current[0] is writer:
+                del self._sessions[session_id]
+                self._greeted.discard(session_id)
+                self._held.pop(session_id, None)
+
+        task.add_done_callback(_gone)
+
+    def revoke_session(self, session_id: str) -> bool:
+        """The identity issued to a pre-authenticated session stops working now: its
+        subscription ends, no further request is served, the socket is closed (the
+        gateway calls this when the operators file no longer lets the session in). True
+        when such a session was attached."""
+        found = self._sessions.pop(session_id, None)
+        self._greeted.discard(session_id)
+        self._held.pop(session_id, None)
+        if found is None:
+            return False
+        writer, channel = found
+        self.revoked += 1
+        if channel is not None:
+            channel.close()
+            self.publisher.clients.discard(channel)
+        with contextlib.suppress(Exception):
+            writer.close()
+        log.info("session %s: identity revoked, connection closed", session_id)
+        return True
+
+    def notify_session(self, session_id: str, frame: dict[str, Any]) -> bool:
+        """Push one frame (e.g. a ``session_notice``) to a pre-authenticated session. A
+        console still starting (no ``hello`` yet) gets it right after its welcome, since
+        anything sent before would be lost. False when no such session is attached."""
+        found = self._sessions.get(session_id)
+        if found is None:
+            return False
+        data = encode(frame)
+        if found[1] is None or session_id not in self._greeted:
+            held = self._held.setdefault(session_id, [])
+            held.append(data)
+            del held[:-8]  # a few notices at most; the newest matter
+            return True
+        return found[1].offer(data)
 
     async def _serve_operator(
         self,
@@ -161,6 +212,10 @@ class ApiServer:
             view=self.view_for(operator),
         )
         self.publisher.clients.add(channel)
+        session_id = str(getattr(operator, "session_id", ""))
+        current = self._sessions.get(session_id)
+        if current is not None and current[0] is writer:
+            self._sessions[session_id] = (writer, channel)
         writer_task = asyncio.create_task(self.publisher.writer_loop(channel))
         if self.on_session is not None:
             await self.on_session(operator, "attach")
@@ -199,6 +254,8 @@ class ApiServer:
                 self.bad_frames += 1
                 channel.offer(encode({"type": "error", "message": str(exc)}))
                 continue
+            if channel.closed:  # revoked while this frame was read: it is not served
+                return
             op = frame.get("op")
             if op == "hello":
                 channel.offer(
@@ -213,6 +270,11 @@ class ApiServer:
                 if frame.get("subscribe"):
                     channel.offer(self.publisher.snapshot_frame(channel.view))
                     channel.subscribed = True
+                session_id = str(getattr(operator, "session_id", ""))
+                if session_id in self._sessions:
+                    self._greeted.add(session_id)
+                    for held in self._held.pop(session_id, []):
+                        channel.offer(held)
             elif op == "snapshot":
                 channel.offer(self.publisher.snapshot_frame(channel.view))
             elif op == "bye":

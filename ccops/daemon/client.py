@@ -144,7 +144,7 @@ class DaemonClient:
             self.seq = int(frame.get("seq", self.seq))
             if self.on_update is not None:
                 self.on_update(set(changed) | set(removed))
-        elif kind in ("alert", "incident_notice", "page"):  # urgent pushed frames
+        elif kind in ("alert", "incident_notice", "page", "session_notice"):  # pushed now
             if self.on_alert is not None:
                 self.on_alert(frame)
         elif kind in ("result", "error", "reply", "playbooks", "incident"):

@@ -9,13 +9,17 @@ The SSH user name is the operator's ``name`` and the key must be one of *that* o
 keys: Bob's key does not log in as Alice. A key listed for two operators is an error,
 because it would make the identity depend on the user name the client typed.
 
-The file is re-read when it changes (checked at each login, cheap ``stat``) or on SIGHUP;
-a broken edit keeps the last good directory and logs the problems, so a typo at 2 a.m.
-does not lock every supervisor out.
+The file is re-read when it changes (checked at each login and every few seconds by the
+gateway, a cheap ``stat`` then a content hash) or on SIGHUP; a broken edit keeps the last
+good directory and reports the problems, so a typo at 2 a.m. does not lock every
+supervisor out. A good edit applies to sessions already open too:
+:meth:`OperatorDirectory.revocation` says, for a session's login, whether the new file
+still lets it in with the same role, and the gateway ends the sessions it no longer does.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tomllib
@@ -116,10 +120,22 @@ def fingerprint(key: asyncssh.SSHKey) -> str:
 
 def load_operators(path: Path) -> OperatorsFile:
     """Read and validate the operators file; :class:`ConfigError` with located problems."""
+    return parse_operators(read_operators_bytes(path), path)
+
+
+def read_operators_bytes(path: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read operators file: {exc.strerror or exc}"]) from exc
+
+
+def parse_operators(raw: bytes, path: Path) -> OperatorsFile:
+    """Validate the file's bytes (``path`` only names it in the problems)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -134,33 +150,42 @@ def load_operators(path: Path) -> OperatorsFile:
 
 
 class OperatorDirectory:
-    """The current operators, reloaded when the file changes; answers "whose key is this"."""
+    """The current operators, reloaded when the file changes; answers "whose key is this"
+    and "does this open session's login still hold"."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._by_name: dict[str, tuple[OperatorEntry, dict[str, str]]] = {}
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
+        self._digest = ""
         self.load_errors = 0
+        self.reloads = 0
+        self.problems: list[str] = []  # why the last changed file was not taken ([] if it was)
         self.reload(strict=True)
 
-    def _file_stamp(self) -> tuple[int, int] | None:
+    def _file_stamp(self) -> tuple[int, int, int] | None:
         try:
             st = os.stat(self.path)
         except OSError:
             return None
-        return (st.st_mtime_ns, st.st_size)
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def reload(self, *, strict: bool = False) -> bool:
-        """Re-read the file. At start (``strict``) problems raise; later they are logged
-        and the last good directory stays in force. True when the new file was taken."""
+        """Re-read the file. At start (``strict``) problems raise; later they are logged,
+        kept in :attr:`problems`, and the last good directory stays in force. True when the
+        new file was taken."""
         stamp = self._file_stamp()
+        raw = b""
         try:
-            parsed = load_operators(self.path)
+            raw = read_operators_bytes(self.path)
+            parsed = parse_operators(raw, self.path)
         except ConfigError as exc:
             if strict:
                 raise
             self.load_errors += 1
-            self._stamp = stamp  # do not re-log the same broken file at every login
+            self._stamp = stamp  # do not re-report the same broken file at every poll
+            self._digest = hashlib.sha256(raw).hexdigest()
+            self.problems = list(exc.problems)
             for problem in exc.problems:
                 log.error("operators file not reloaded, keeping the previous one: %s", problem)
             return False
@@ -173,12 +198,27 @@ class OperatorDirectory:
             by_name[entry.name] = (entry, keys)
         self._by_name = by_name
         self._stamp = stamp
+        self._digest = hashlib.sha256(raw).hexdigest()
+        self.problems = []
+        self.reloads += 1
         log.info("operators file %s: %d operators", self.path, len(by_name))
         return True
 
-    def reload_if_changed(self) -> None:
-        if self._file_stamp() != self._stamp:
-            self.reload()
+    def reload_if_changed(self) -> bool | None:
+        """Reload when the file's stamp and content changed: None when it had not, else
+        what :meth:`reload` returned. A touch or a rewrite with the same bytes is not a
+        change (no reload, nothing reported)."""
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return None
+        try:
+            raw = self.path.read_bytes()
+        except OSError:
+            raw = None
+        if raw is not None and hashlib.sha256(raw).hexdigest() == self._digest:
+            self._stamp = stamp
+            return None
+        return self.reload()
 
     def __len__(self) -> int:
         return len(self._by_name)
@@ -199,3 +239,17 @@ class OperatorDirectory:
             theme=entry.theme,
             fingerprint=fp,
         )
+
+    def revocation(self, login: Login) -> str | None:
+        """Why ``login`` (an open session's) no longer holds under the current file, or
+        None while it does: the operator removed, the key it used removed, or the role
+        changed (up or down: a session runs with one role from start to end)."""
+        found = self._by_name.get(login.name)
+        if found is None:
+            return f"operator {login.name} was removed"
+        entry, keys = found
+        if login.fingerprint not in keys:
+            return f"the key this session used ({login.fingerprint}) was removed"
+        if entry.role is not login.role:
+            return f"role changed from {login.role.value} to {entry.role.value}"
+        return None

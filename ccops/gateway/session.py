@@ -4,8 +4,11 @@ Order matters: the request is checked first (a PTY shell only; exec and subsyste
 refused with a sentence saying so), then the daemon is given its end of a fresh socket pair
 bound to the operator the key identified, then the console is started on a PTY with the
 other end, then start and end are written to the audit log. Whatever ends the session
-(operator quits, client disconnects or stalls, gateway stops), the console's process group
-is killed and reaped and the daemon sees its socket close.
+(operator quits, client disconnects or stalls, gateway stops, the administrator changed the
+operator's access, no keyboard input for ``idle_timeout``), the console's process group
+is killed and reaped and the daemon sees its socket close. When the gateway ends it, the
+daemon-side identity is revoked first, and the operator's terminal gets one sentence
+saying why after the console is gone.
 """
 
 from __future__ import annotations
@@ -34,13 +37,20 @@ log = logging.getLogger(__name__)
 Attach = Callable[[socket.socket, Operator], Awaitable[None]]
 AuditSession = Callable[[Operator, str, dict[str, Any], str], Awaitable[None]]
 ConsoleArgv = Callable[[int, str, Path], list[str]]
+Revoke = Callable[[str], object]  # session id → the daemon closes that session's identity
+Notify = Callable[[str, dict[str, Any]], object]  # session id, frame → pushed to its console
+
+# How long before an idle session ends the operator is warned (at most; half the timeout
+# when it is shorter than twice this).
+IDLE_WARNING_S = 60.0
 
 EXIT_REFUSED = 1
 # Leave the operator's terminal usable when a console is killed before it could restore it:
-# main screen back, mouse reporting and bracketed paste off, cursor shown, colours reset.
+# main screen back, mouse reporting and bracketed paste off, cursor shown, colours reset,
+# line wrap back on (so the sentence saying why the session ended is not cut at the margin).
 TERMINAL_RESET = (
     b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?2004l"
-    b"\x1b[?1049l\x1b[?25h\x1b[0m\r\n"
+    b"\x1b[?1049l\x1b[?25h\x1b[?7h\x1b[0m\r\n"
 )
 
 
@@ -59,6 +69,9 @@ class SessionContext:
     stall_timeout: float
     max_sessions: int
     console_argv: ConsoleArgv = field(default_factory=lambda: default_console_argv)
+    revoke: Revoke | None = None
+    notify: Notify | None = None
+    idle_timeout: float = 0.0  # seconds without keyboard input; 0 = never
     active: dict[str, ConsoleSession] = field(default_factory=dict)
     started: int = 0
     refused: int = 0
@@ -95,6 +108,31 @@ class ConsoleSession:
         self.address = _peer(process)
         self.child: pty_child.PtyChild | None = None
         self.started_at = time.monotonic()
+        self.last_input = self.started_at
+        self._input_seen = asyncio.Event()  # set by each keystroke (the idle watch waits on it)
+        self._ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.farewell = ""  # the sentence the terminal gets after the console is gone
+
+    def end(self, reason: str, farewell: str) -> None:
+        """End this session from the gateway's side: the daemon-side identity is revoked
+        at once (no further request of this console is served), then the bridge stops,
+        the console is killed, ``farewell`` is written and ``reason`` audited."""
+        if self._ended.done():
+            return
+        self.farewell = farewell
+        if self.ctx.revoke is not None:
+            try:
+                self.ctx.revoke(self.operator.session_id)
+            except Exception:
+                log.exception("ssh %s: could not revoke the session", self.operator.name)
+        self._ended.set_result(reason)
+
+    def notify(self, frame: dict[str, Any]) -> None:
+        if self.ctx.notify is not None:
+            try:
+                self.ctx.notify(self.operator.session_id, frame)
+            except Exception:
+                log.exception("ssh %s: could not notify the console", self.operator.name)
 
     @property
     def pid(self) -> int | None:
@@ -160,6 +198,9 @@ class ConsoleSession:
             if reason != "console exited" or code != 0:
                 with contextlib.suppress(Exception):
                     self.process.stdout.write(TERMINAL_RESET)
+            if self.farewell:
+                with contextlib.suppress(Exception):
+                    self.process.stdout.write(f"ccops: {self.farewell}\r\n".encode())
             duration = round(time.monotonic() - self.started_at, 1)
             log.info(
                 "ssh session end: %s from %s after %.1f s: %s (console exit %s)",
@@ -193,9 +234,18 @@ class ConsoleSession:
         )
         inputs = asyncio.create_task(self._pump_input(child))
         exited = asyncio.create_task(child.process.wait())
-        tasks = {output, inputs, exited}
+        ended: asyncio.Future[str] = self._ended
+        tasks: set[asyncio.Future[Any]] = {output, inputs, exited}
+        idle = None
+        if self.ctx.idle_timeout > 0:
+            idle = asyncio.create_task(self._idle_watch(self.ctx.idle_timeout))
+            tasks.add(idle)
         try:
-            done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            done, _pending = await asyncio.wait(
+                tasks | {ended}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if ended.done():
+                return ended.result()
             failure = output.exception() if output in done else None
             if isinstance(failure, ClientStalled):
                 log.warning("ssh %s: %s; dropping", self.operator.name, failure)
@@ -232,10 +282,59 @@ class ConsoleSession:
                 return "client disconnected"
             if not data:
                 return "client closed the session"
+            self.last_input = time.monotonic()  # keys, pastes, mouse reports; not resizes
+            self._input_seen.set()
             try:
                 await write_fd(child.master_fd, data)
             except OSError:
                 return "console closed"
+
+    async def _idle_watch(self, timeout: float) -> str:
+        """End the session after ``timeout`` s without input, warning the console first
+        (a toast that says how long is left); input after the warning is acknowledged."""
+        lead = min(IDLE_WARNING_S, timeout / 2)
+        warned = False
+        while True:
+            self._input_seen.clear()
+            idle_for = time.monotonic() - self.last_input
+            if warned and idle_for < lead:
+                warned = False
+                self.notify({"type": "session_notice", "kind": "idle", "clear": True,
+                             "message": "Keyboard input received: the session stays open."})
+            wait = (timeout - lead - idle_for) if not warned else (timeout - idle_for)
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._input_seen.wait(), wait)
+                continue
+            if not warned:
+                warned = True
+                left = max(1, round(timeout - idle_for))
+                self.notify({
+                    "type": "session_notice", "kind": "idle", "timeout": left,
+                    "message": f"No keyboard input for {fmt_span(idle_for)}: this session "
+                               f"ends in {left} s. Press any key to stay connected.",
+                })
+                log.info("ssh %s: idle %.0f s, warned (%d s left)",
+                         self.operator.name, idle_for, left)
+                continue
+            span = fmt_span(timeout)
+            self.end(
+                f"idle timeout ({span} without keyboard input)",
+                f"session closed after {span} without keyboard input (idle timeout); "
+                "reconnect to continue",
+            )
+            return f"idle timeout ({span} without keyboard input)"
+
+
+def fmt_span(seconds: float) -> str:
+    """``45 s``, ``15 min``, ``1 h 30 min``: how long, for a sentence on the terminal."""
+    s = round(seconds)
+    if s < 120:
+        return f"{s} s"
+    m = round(s / 60)
+    if m < 120:
+        return f"{m} min"
+    return f"{m // 60} h {m % 60} min" if m % 60 else f"{m // 60} h"
 
 
 async def handle_process(ctx: SessionContext, process: asyncssh.SSHServerProcess[bytes]) -> None:

@@ -368,6 +368,9 @@ class CcopsApp(App[int]):
         if frame.get("type") in ("incident_notice", "page"):
             self._incident_frame(frame)
             return
+        if frame.get("type") == "session_notice":
+            self._session_notice(frame)
+            return
         raw = frame.get("alert")
         if not isinstance(raw, dict):
             return
@@ -395,6 +398,18 @@ class CcopsApp(App[int]):
         top = self._top()
         if isinstance(top, LiveScreen) and top.can_refresh:
             self._guarded(top.refresh_alerts)
+
+    def _session_notice(self, frame: dict[str, Any]) -> None:
+        """About this SSH session, from the gateway (via the daemon): the idle warning
+        before the session is ended, and its all-clear when a key was pressed."""
+        message = str(frame.get("message") or "")
+        if frame.get("clear"):
+            self.notify(message, title="still connected", severity="information", timeout=3)
+            return
+        timeout = frame.get("timeout")
+        seconds = float(timeout) if isinstance(timeout, int | float) else 60.0
+        self.notify(message, title="⏱ idle session", severity="warning", timeout=seconds)
+        self.bell()
 
     def _incident_frame(self, frame: dict[str, Any]) -> None:
         """An incident notification (shown to operators of its target roles; the daemon

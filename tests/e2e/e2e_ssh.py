@@ -62,7 +62,7 @@ def make_key(path: Path) -> str:
     return key.export_public_key().decode().strip()
 
 
-def write_files(root: Path) -> tuple[Path, dict[str, Path]]:
+def write_files(root: Path, extra_ssh: str = "") -> tuple[Path, dict[str, Path]]:
     keys = {who: root / f"{who}_key" for who in ("alice", "vera", "stranger")}
     pubs = {who: make_key(path) for who, path in keys.items()}
     (root / "operators.toml").write_text(
@@ -98,16 +98,18 @@ port = 0
 operators = "{root / 'operators.toml'}"
 failure_delay = 0.2
 failure_delay_max = 1.0
+{extra_ssh}
 """
     )
     return config, keys
 
 
 @contextlib.contextmanager
-def serve() -> Iterator[Served]:
-    """``python -m ccops serve`` in a fresh short-path directory; SIGTERM at the end."""
+def serve(extra_ssh: str = "") -> Iterator[Served]:
+    """``python -m ccops serve`` in a fresh short-path directory; SIGTERM at the end.
+    ``extra_ssh``: more ``[ssh]`` settings (TOML lines) for a test that needs its own."""
     root = Path(tempfile.mkdtemp(prefix="ccops-e2e-", dir="/tmp"))
-    config, keys = write_files(root)
+    config, keys = write_files(root, extra_ssh)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCOPS_")}
     log = root / "serve.log"
     out = root / "serve.out"
