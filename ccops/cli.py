@@ -199,6 +199,12 @@ def _check(args: argparse.Namespace) -> int:
               f"{ssh_note}")
     site = ", ".join(str(d) for d in dirs)
     print(f"ok: {len(playbooks)} playbooks (shipped" + (f" + {site})" if site else ")"))
+    from ccops.core.standby import roster_notes
+    from ccops.daemon.incident_desk import roster_from
+
+    for note in roster_notes(playbooks, settings.playbooks.parameters,
+                             {p.name: p for p in settings.oncall}, roster_from(settings.oncall)):
+        print(f"note: {note}")
     return EXIT_OK
 
 

@@ -339,6 +339,17 @@ class SshConfig(_Strict):
 
 _DIAL_RE = r"^\+?[0-9][0-9 ()-]{0,30}[0-9]$|^[0-9]$"
 _EXTEN_RE = r"^[A-Za-z0-9_.+-]{1,40}$"
+# A queue member interface, as ccops.core.commands accepts it (TECH/resource).
+_QUEUE_IFACE_RE = r"^[A-Za-z][A-Za-z0-9_]*/[A-Za-z0-9_.@+*#:/=-]{1,120}$"
+
+
+def interface_number(interface: str) -> str | None:
+    """The number a queue member interface dials, if its resource is one: ``2001`` for
+    ``PJSIP/2001``, ``5550001`` for ``Local/5550001@ccops-standby``; None for a name such
+    as ``PJSIP/desk-201``. The deny-list is applied to it like to a roster number."""
+    resource = interface.partition("/")[2].partition("@")[0].partition("/")[0]
+    digits = resource.lstrip("+")
+    return resource if digits.isdigit() else None
 _SOUND_RE = r"^[A-Za-z0-9_/&.-]{1,200}$"
 
 #: Numbers ccops never dials on its own: police, fire, ambulance and the usual emergency
@@ -386,6 +397,9 @@ class OnCallPerson(_Strict):
     mobile: str | None = Field(default=None, pattern=_DIAL_RE)
     trunk: str | None = Field(default=None, pattern=_NAME_RE)  # default: paging.trunk
     pbx: str | None = Field(default=None, pattern=_NAME_RE)  # default: paging.pbx
+    # The queue member a standby call-out (page_standby) adds when they press 1, e.g.
+    # "PJSIP/2001" (a desk) or "Local/5550001@ccops-standby" (a mobile, docs/asterisk.md).
+    queue_interface: str | None = Field(default=None, pattern=_QUEUE_IFACE_RE)
 
     @model_validator(mode="after")
     def _reachable(self) -> OnCallPerson:
@@ -486,7 +500,10 @@ class Settings(BaseSettings):
             return value  # paging itself is invalid; that error is reported
         for i, person in enumerate(value):
             where = f"oncall[{i}] ({person.name})"
-            for what, number in (("extension", person.extension), ("mobile", person.mobile)):
+            iface_number = (None if person.queue_interface is None
+                            else interface_number(person.queue_interface))
+            for what, number in (("extension", person.extension), ("mobile", person.mobile),
+                                 ("queue_interface", iface_number)):
                 if number is None:
                     continue
                 hit = denied_number(number, paging.deny_numbers, paging.outside_line_prefixes)

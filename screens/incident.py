@@ -29,6 +29,7 @@ from textual.widgets import Label, Markdown, Static
 from ccops.core.commands import CommandError, ReportField, parse_command
 from ccops.daemon.client import DaemonUnavailable
 from ccops.screens.base import LiveScreen, plain_cell, tone_cell
+from ccops.screens.incident_close import close_flow
 from ccops.tui import fmt, incident_view, registry
 from ccops.tui.dialogs import ConfirmModal, Field, FormModal
 from ccops.tui.widgets.live_table import Cell, Column, LiveTable
@@ -119,7 +120,7 @@ class IncidentsScreen(LiveScreen):
             return
         self.app.push_screen(IncidentScreen(int(key)))
 
-    def on_data_table_row_selected(self) -> None:  # Enter on the focused table
+    def on_strip_table_row_selected(self) -> None:  # Enter on the focused table
         self.action_open_incident()
 
 
@@ -163,6 +164,7 @@ class IncidentScreen(LiveScreen):
     IncidentScreen #steps { max-height: 45%; }
     IncidentScreen .section { text-style: bold; margin-top: 1; }
     IncidentScreen #gates { height: auto; }
+    IncidentScreen #pbx_readback { height: auto; max-height: 12; }
     """
 
     def __init__(self, incident_id: int) -> None:
@@ -172,6 +174,7 @@ class IncidentScreen(LiveScreen):
         self.load_error = ""
         self._summary_sig: Any = None
         self._fetching = False
+        self.close_result: Text | None = None  # what the last close from here did
 
     def crumbs(self) -> list[str]:
         short = ""
@@ -194,6 +197,7 @@ class IncidentScreen(LiveScreen):
                 id="steps",
             )
             yield Static("", id="gates")
+            yield Static("", id="pbx_readback")  # per-person PBX read-back (standby call-out)
             yield Static("Timeline", classes="section")
             yield LiveTable(
                 [
@@ -280,6 +284,10 @@ class IncidentScreen(LiveScreen):
         if d.get("drill"):
             t.append(" DRILL ", style=pal.warn + Style(reverse=True))
             t.append(" ")
+            sc = d.get("scenario")
+            if isinstance(sc, dict):  # the drill caused its incident on the simulator
+                t.append(f"DRILL — scenario: {sc.get('name')} ({sc.get('state')})  ",
+                         style=pal.warn)
         status = str(d.get("status"))
         t.append(f"#{d.get('id')} {d.get('title')}", style=pal.strong)
         t.append(f"  ({d.get('playbook')} v{d.get('version')}")
@@ -363,9 +371,19 @@ class IncidentScreen(LiveScreen):
             if problems:
                 gates.append("Closure blocked: ", style=con.palette.bad)
                 gates.append("; ".join(str(p) for p in problems))
+                if d.get("pbx_changes"):
+                    gates.append("  (C offers to undo the PBX changes and close)")
             else:
                 gates.append("Closure requirements met: C closes.", style=con.palette.good)
+        if self.close_result is not None:
+            gates.append("\n" if gates.plain else "")
+            gates.append_text(self.close_result)
         self.query_one("#gates", Static).update(gates)
+        readback = incident_view.pbx_readback(d, con.palette)
+        box = self.query_one("#pbx_readback", Static)
+        box.display = readback is not None
+        if readback is not None:
+            box.update(readback)
         timeline: list[tuple[str, list[Cell]]] = []
         for n, e in enumerate(reversed(d.get("timeline") or [])):
             timeline.append(
@@ -502,6 +520,37 @@ class IncidentScreen(LiveScreen):
             "Complete",
         )
 
+    def action_waive_step(self) -> None:
+        step = self._ready("incident.waive")
+        if step is None:
+            return
+        sid = str(step.get("id"))
+
+        def build(v: dict[str, Any]) -> dict[str, Any]:
+            return {"incident_id": self.incident_id, "step": sid, "waive": True,
+                    "note": str(v.get("note") or "")}
+
+        def validate(v: dict[str, Any]) -> list[str]:
+            if not str(v.get("note") or "").strip():
+                return ["a note saying why the step is waived is required"]
+            return problems_of("complete_step", build(v))
+
+        async def flow() -> None:
+            body = self._step_body(
+                step, "Waiving records that this step was not done, and why; it then counts "
+                "as finished for closure. The note goes on the timeline and in the report."
+            )
+            values = await self.app.push_screen_wait(
+                FormModal(f"Waive step {sid}", body, [Field("note", "Why (required)")],
+                          validate=validate, action_label="Waive")
+            )
+            if values is None:
+                return
+            await self.console.execute_command("complete_step", build(values))
+            self.fetch()
+
+        self.run_worker(flow(), group="command")
+
     def action_acknowledge_step(self) -> None:
         step = self._ready("incident.ack")
         if step is None:
@@ -589,19 +638,43 @@ class IncidentScreen(LiveScreen):
         )
 
     def action_set_report_field(self) -> None:
-        if self._ready("incident.report_field", need_step=False) is None:
+        d = self.data
+        drill = bool(d and d.get("drill"))
+        if drill and d is not None and d.get("status") != "open":
+            # A closed drill still takes its record's evaluation and participants (debrief).
+            if not self.guard("incident.report_field"):
+                return
+            items = [ReportField.EVALUATION.value, ReportField.PARTICIPANTS.value]
+        elif self._ready("incident.report_field", need_step=False) is None:
             return
+        else:
+            drill_items = (ReportField.EVALUATION, ReportField.PARTICIPANTS)
+            items = [f.value for f in ReportField if drill or f not in drill_items]
         self._form(
             f"Report of incident {self.incident_id}",
-            lambda: Text("Items of the incident report (domain.md §2.5)."),
+            lambda: Text("Items of the incident report (domain.md §2.5)"
+                         + ("; a drill's record also takes evaluation and participants."
+                            if drill else ".")),
             [
-                Field("field", "Item", placeholder=" | ".join(f.value for f in ReportField)),
+                Field("field", "Item", placeholder=" | ".join(items)),
                 Field("text", "Text"),
             ],
             "set_report_field",
             lambda v: {"incident_id": self.incident_id, **v},
             "Save",
         )
+
+    def action_standby_callout(self) -> None:
+        """The palette's "Standby call-out": this incident's ``page_standby`` step, run like
+        any PBX step (preview, confirm, read-back) wherever the cursor was."""
+        steps = [s for s in (self.data or {}).get("steps") or []
+                 if isinstance(s.get("pbx"), dict) and s["pbx"].get("command") == "page_standby"]
+        if not steps:
+            self.notify("This incident has no standby call-out step ready to run (select a "
+                        "PBX step and press x to see why).", severity="warning")
+            return
+        self.query_one("#steps", LiveTable).select_key(str(steps[0]["id"]))
+        self.action_run_pbx_step()
 
     def action_run_pbx_step(self) -> None:
         step = self._ready("incident.pbx")
@@ -616,6 +689,7 @@ class IncidentScreen(LiveScreen):
             self.notify(f"Step {sid} cannot run: {preview['error']}", severity="error", timeout=10)
             return
         drill = bool(self.data and self.data.get("drill"))
+        standby = preview.get("command") == "page_standby"  # pages: minutes, not seconds
 
         def body() -> Text:
             pal = self.console.palette
@@ -624,6 +698,10 @@ class IncidentScreen(LiveScreen):
             t.append(f"  {preview.get('summary')}\n", style=pal.bad)
             t.append(f"  {preview.get('command')} {json.dumps(preview.get('params'))}\n")
             t.append("Its undo is recorded; closing the incident offers to undo it.")
+            if standby:
+                t.append("\nEach person is phoned; whoever presses 1 is added to the queue (one "
+                         "undo each). Pages take minutes: progress shows as notices, the "
+                         "per-person read-back under the steps.")
             if drill:
                 t.append("\nDRILL: sent to the simulator only.", style=pal.warn)
             return t
@@ -636,7 +714,8 @@ class IncidentScreen(LiveScreen):
             )
             if ok:
                 await self.console.execute_command(
-                    "run_pbx_step", {"incident_id": self.incident_id, "step": sid}
+                    "run_pbx_step", {"incident_id": self.incident_id, "step": sid},
+                    timeout=PAGE_TIMEOUT_S if standby else None,
                 )
                 self.fetch()
 
@@ -646,40 +725,13 @@ class IncidentScreen(LiveScreen):
         d = self._ready("incident.close", need_step=False)
         if d is None:
             return
+        close_flow(self, self.incident_id, lambda: self.data or d, self.fetch,
+                   self._show_close_result)
 
-        def body() -> Text:
-            pal = self.console.palette
-            cur = self.data or d
-            problems = [str(p) for p in cur.get("closure_problems") or []]
-            t = Text(f"Close incident {self.incident_id}: {cur.get('title')}\n")
-            if problems:
-                t.append("Closure gates NOT met — the daemon will refuse:\n", style=pal.bad)
-                for p in problems:
-                    t.append(f"  • {p}\n")
-            else:
-                t.append(
-                    "All closure requirements hold and no PBX change is left undone.\n",
-                    style=pal.good,
-                )
-            t.append("Closing stops every timer and produces the incident report.")
-            return t
-
-        async def flow() -> None:
-            ok = await self.app.push_screen_wait(
-                ConfirmModal(
-                    f"Close incident {self.incident_id}",
-                    body,
-                    action_label="Close incident",
-                    destructive=True,
-                )
-            )
-            if ok:
-                await self.console.execute_command(
-                    "close_incident", {"incident_id": self.incident_id}
-                )
-                self.fetch()
-
-        self.run_worker(flow(), group="command")
+    def _show_close_result(self, text: Text) -> None:
+        self.close_result = text
+        if self.can_refresh:
+            self.refresh_live()
 
     def action_show_report(self) -> None:
         if self.data is None:

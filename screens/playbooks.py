@@ -7,7 +7,8 @@ incident from the selected playbook: the variant is asked when the playbook has 
 and a confirmation names the playbook, the variant and whether it is a drill. ``d`` toggles
 drill mode: a drill runs the same engine against the simulator only and never counts in
 production statistics. Who may start is the playbook's own ``start_roles`` on top of the
-role's capability; the daemon checks both again.
+role's capability; the daemon checks both again. A drill of a playbook with drill
+scenarios (``trunk-down``, ``surge-x3``…) asks which one the simulator plays.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def suggestion_text(s: dict[str, Any]) -> str:
         extra = f" — Erlang C: {gap:g} agent(s) short"
     scopes = ", ".join(str(x) for x in s.get("scopes") or [])
     where = f" [{scopes}]" if scopes else ""
-    return f"★ {s.get('title') or s.get('playbook')}{where}: {why}{extra}"
+    drill = "DRILL scenario — " if s.get("drill") else ""
+    return f"★ {drill}{s.get('title') or s.get('playbook')}{where}: {why}{extra}"
 
 
 class PlaybooksScreen(LiveScreen):
@@ -191,6 +193,23 @@ class PlaybooksScreen(LiveScreen):
             if not picked:
                 return
             variant = str(picked)
+        scenario: str | None = None
+        scenarios = [sc for sc in pb.get("drill_scenarios") or [] if isinstance(sc, dict)]
+        if drill and scenarios:  # a drill may cause its own incident on the simulator
+            picked_sc = await self.app.push_screen_wait(
+                ChoiceModal(
+                    f"{pid}: drill scenario",
+                    lambda: Text("The simulator plays the scenario when the drill starts; "
+                                 "closing the drill ends it."),
+                    [(str(sc.get("name")), f"{sc.get('name')}: {sc.get('title')}"
+                      + (" (default)" if sc.get("default") else "")) for sc in scenarios]
+                    + [("-", "none: the drill without a scenario")],
+                    hint="↑/↓ then Enter picks the scenario. Esc cancels.",
+                )
+            )
+            if not picked_sc:
+                return
+            scenario = None if picked_sc == "-" else str(picked_sc)
         sugg = self._suggested().get(pid)
 
         def body() -> Text:
@@ -205,6 +224,7 @@ class PlaybooksScreen(LiveScreen):
                     "statistics.\n",
                     style=pal.warn,
                 )
+                t.append(f"Scenario: {scenario or 'none'}\n")
             else:
                 t.append("Timers start now; notifications and pages go out.\n", style=pal.bad)
             if sugg is not None:
@@ -228,6 +248,8 @@ class PlaybooksScreen(LiveScreen):
         if not ok:
             return
         params: dict[str, Any] = {"playbook": pid, "drill": drill}
+        if scenario:
+            params["scenario"] = scenario
         if variant:
             params["variant"] = variant
         result = await self.console.execute_command("start_incident", params)

@@ -15,13 +15,21 @@ to tight patterns, and free text may not contain control characters.
 from __future__ import annotations
 
 import enum
+import string
 import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 from ccops.core.roles import Capability
@@ -33,6 +41,7 @@ _QUEUE_RE = r"^[\w.+@-]{1,80}$"
 _IFACE_RE = r"^[A-Za-z][A-Za-z0-9_]*/[A-Za-z0-9_.@+*#:/=-]{1,120}$"
 _STATE_IFACE_RE = r"^[A-Za-z][A-Za-z0-9_]*[/:][A-Za-z0-9_.@+*#:/=-]{1,120}$"
 _TARGET_RE = r"^[\w.+*#@-]{1,80}$"
+_STEP_ID_RE = r"^[a-z][a-z0-9_]{0,63}$"
 # Free text that reaches an AMI header: printable, no control characters, no edge blanks.
 _TEXT_RE = r"^[^\x00-\x1f\x7f\s](?:[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s])?$"
 
@@ -119,6 +128,10 @@ class Command(BaseModel):
     capability: ClassVar[Capability]
     description: ClassVar[str]
     needs_pbx: ClassVar[bool] = True
+    # True when the performer bounds the command's duration itself (a page: every call has
+    # its ring and keypress timeouts, and takes minutes), so the executor's blanket
+    # timeout must not cut it short and lose its outcome.
+    self_timed: ClassVar[bool] = False
 
     def params(self) -> dict[str, Any]:
         """Parameters as JSON-ready values (journal, audit, the wire to the daemon)."""
@@ -341,6 +354,7 @@ class PagePerson(Command):
         "emergency numbers are never dialled)"
     )
     needs_pbx: ClassVar[bool] = False
+    self_timed: ClassVar[bool] = True
 
     person: Annotated[
         str, StringConstraints(pattern=_PBX_RE), Field(description="name from the on-call roster")
@@ -359,6 +373,94 @@ class PagePerson(Command):
     def summary(self) -> str:
         why = f" for {self.ref}" if self.ref else ""
         return f"page {self.person}{why}: {self.message}"
+
+
+class StandbyMode(enum.StrEnum):
+    """How a standby call-out pages its list."""
+
+    PARALLEL = "parallel"  # everyone at once; members added in the order they press 1
+    IN_ORDER = "in_order"  # one after the other, in list order, until `need` are added
+
+
+_MEMBER_FIELDS = frozenset({"name", "display_name"})
+
+
+def member_name_for(template: str, name: str, display_name: str) -> str:
+    """The member name ``template`` gives a roster person (``{display_name}`` falls back
+    to the roster name when the roster has no display name)."""
+    return template.format(name=name, display_name=display_name or name)
+
+
+@register
+class PageStandby(Command):
+    name: ClassVar[str] = "page_standby"
+    capability: ClassVar[Capability] = Capability.MEMBER_CONTROL
+    description: ClassVar[str] = (
+        "Page a standby list (a roster group or named people) and add each person who "
+        "presses 1 to a queue as a member (interface from the on-call roster; each add is "
+        "audited and has its own undo)"
+    )
+    self_timed: ClassVar[bool] = True
+
+    pbx: PbxName
+    queue: QueueName
+    group: Annotated[
+        str | None,
+        StringConstraints(pattern=_STEP_ID_RE),
+        Field(description="roster group (job role), e.g. standby_staff"),
+    ] = None
+    people: Annotated[
+        tuple[Annotated[str, StringConstraints(pattern=_PBX_RE)], ...] | None,
+        Field(min_length=1, max_length=50, description="names from the on-call roster"),
+    ] = None
+    mode: Annotated[StandbyMode, Field(description="page everyone at once, or in turn")] = (
+        StandbyMode.PARALLEL
+    )
+    need: Annotated[
+        int, Field(ge=0, le=100, description="add at most this many (0 = everyone who presses 1)")
+    ] = 0
+    member_name: Annotated[
+        str,
+        StringConstraints(pattern=_TEXT_RE, max_length=80),
+        Field(description="member name; {name} and {display_name} are the person's"),
+    ] = "{display_name}"
+    penalty: Penalty = 0
+    message: Annotated[
+        str,
+        StringConstraints(pattern=_TEXT_RE, max_length=200),
+        Field(description="why (recorded; the phone plays the configured message sound)"),
+    ] = "standby call-out"
+    ref: Annotated[
+        str | None,
+        StringConstraints(pattern=_TEXT_RE, max_length=80),
+        Field(description="incident or step this call-out belongs to"),
+    ] = None
+
+    @model_validator(mode="after")
+    def _one_list(self) -> PageStandby:
+        if (self.group is None) == (self.people is None):
+            raise ValueError("give either group (a roster group) or people (names), not both")
+        if self.people is not None and len(set(self.people)) != len(self.people):
+            raise ValueError("people: a name is listed twice")
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(self.member_name)
+                      if f is not None}
+        except ValueError as exc:
+            raise ValueError(f"member_name: not a valid template ({exc})") from None
+        unknown = sorted(fields - _MEMBER_FIELDS)
+        if unknown:
+            raise ValueError(f"member_name: unknown field {{{unknown[0]}}}; "
+                             "use {name} or {display_name}")
+        return self
+
+    def who(self) -> str:
+        return f"the {self.group} list" if self.group else ", ".join(self.people or ())
+
+    def summary(self) -> str:
+        how = "one at a time" if self.mode is StandbyMode.IN_ORDER else "all at once"
+        cap = f", at most {self.need}" if self.need else ""
+        return (f"page {self.who()} ({how}) and add whoever presses 1 to queue {self.queue} "
+                f"on {self.pbx}{cap}, penalty {self.penalty}")
 
 
 # --------------------------------------------------------------------------- incidents
@@ -385,6 +487,8 @@ class ReportField(enum.StrEnum):
     MEASURES = "measures"
     TREND = "trend"
     OTHER = "other"
+    EVALUATION = "evaluation"  # drill record: the evaluator's text
+    PARTICIPANTS = "participants"  # drill record: who took part (comma separated)
 
 
 class _IncidentCommand(Command):
@@ -408,10 +512,35 @@ class StartIncident(_IncidentCommand):
         int, Field(ge=0, le=24 * 60, description="minutes since the fault was discovered")
     ] = 0
     drill: Annotated[bool, Field(description="a drill: never counts in production figures")] = False
+    scenario: Annotated[
+        str | None,
+        StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,40}$"),
+        Field(description="drill scenario played on the simulator, e.g. surge-x3"),
+    ] = None
+    scenario_params: dict[
+        Annotated[str, StringConstraints(pattern=_STEP_RE)], RecordValue
+    ] = Field(default_factory=dict, description="values overriding the scenario's, e.g. trunk")
+    lead_min: Annotated[
+        int | None, Field(ge=0, le=120, description="minutes before the scenario's fault")
+    ] = None
+
+    @model_validator(mode="after")
+    def _scenario_is_for_drills(self) -> StartIncident:
+        if not self.drill and (
+            self.scenario is not None or self.scenario_params or self.lead_min is not None
+        ):
+            raise ValueError("a scenario (and its values and lead time) needs drill=true")
+        if self.drill and self.scenario is None and (
+            self.scenario_params or self.lead_min is not None
+        ):
+            raise ValueError("scenario_params and lead_min need a scenario")
+        return self
 
     def summary(self) -> str:
         kind = "drill" if self.drill else "incident"
-        return f"start {kind} {self.playbook}" + (f" ({self.variant})" if self.variant else "")
+        extra = f", scenario {self.scenario}" if self.scenario else ""
+        return (f"start {kind} {self.playbook}" + (f" ({self.variant})" if self.variant else "")
+                + extra)
 
 
 @register
@@ -510,6 +639,7 @@ class RunPbxStep(_IncidentCommand):
         "Run an incident's PBX step (the PBX command is checked and audited on its own too)"
     )
     needs_pbx: ClassVar[bool] = True
+    self_timed: ClassVar[bool] = True  # its PBX command is timed on its own nested run
 
     incident_id: IncidentId
     step: StepId
@@ -529,8 +659,14 @@ class CloseIncident(_IncidentCommand):
     keep_pbx_changes: Annotated[
         bool, Field(description="close without undoing PBX changes (needs a note)")
     ] = False
+    undo_pbx_changes: Annotated[
+        bool,
+        Field(description="first undo every PBX change the incident made (read back, audited)"),
+    ] = False
 
     def summary(self) -> str:
+        if self.undo_pbx_changes:
+            return f"undo PBX changes and close incident {self.incident_id}"
         return f"close incident {self.incident_id}"
 
 

@@ -253,9 +253,13 @@ class Executor:
         )
 
     async def _perform(self, command: Command) -> PerformOutcome:
-        """The performer's outcome; an exception or a timeout becomes a failed outcome."""
+        """The performer's outcome; an exception or a timeout becomes a failed outcome.
+
+        A ``self_timed`` command (a page, a standby call-out) is bounded by its performer's
+        own timeouts and may take minutes: the blanket timeout would lose its outcome."""
+        limit = None if command.self_timed else self._perform_timeout
         try:
-            async with asyncio.timeout(self._perform_timeout):
+            async with asyncio.timeout(limit):
                 outcome = await self._performer.perform(command)
         except TimeoutError:
             return PerformOutcome(

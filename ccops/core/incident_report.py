@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ccops.core.drill_scenario import scenario_entry
 from ccops.core.incident_state import Incident, StepState, TimerState
 from ccops.core.playbook_model import DeadlineStep, Playbook, format_span
 
@@ -157,18 +158,43 @@ def review_form(inc: Incident, pb: Playbook) -> str:
     return "\n".join(out)
 
 
+def drill_participants(inc: Incident) -> list[str]:
+    """Who took part: everyone acting on the timeline, plus the list the evaluator set."""
+    named = [p.strip() for p in inc.report.get("participants", "").split(",") if p.strip()]
+    acted = [e.actor for e in inc.timeline if e.actor != "ccops"]
+    return sorted(dict.fromkeys([*acted, *named]))
+
+
 def drill_record(inc: Incident, pb: Playbook) -> str:
-    """The drill record: time, content, participants, evaluation (S001-P2 §1.3)."""
+    """The drill record: time, content, participants, evaluation (S001-P2 §1.3).
+
+    The evaluation is the evaluator's own text (set like a report item) followed by the
+    automatic score; the content names the scenario the simulator played, if any.
+    """
     score = drill_score(inc, pb)
-    people = sorted({e.actor for e in inc.timeline if e.actor != "ccops"})
+    people = drill_participants(inc)
+    scenario = scenario_entry(inc.timeline)
+    evaluation = inc.report.get("evaluation", "").strip()
     out = [
         f"# Drill record: incident {inc.id}",
         "",
         f"- time: {_ts(inc.started_at)} to {_ts(inc.closed_at)}",
         f"- content: playbook {pb.id} ({pb.title})"
         + (f", variant {inc.variant}" if inc.variant else ""),
+    ]
+    if scenario is not None:
+        fault = scenario.get("fault_at")
+        ended = f", ended at closure {_ts(inc.closed_at)}" if inc.closed_at else ", running"
+        what = scenario.get("summary") or scenario.get("title")
+        out.append(
+            f"- scenario: {scenario.get('name')} — {what}"
+            f" (fault at {_ts(fault if isinstance(fault, int | float) else None)}"
+            f"{ended}; detection clock starts at the fault)"
+        )
+    out += [
         f"- participants: {', '.join(people) or '—'}",
-        f"- evaluation: {score.met} of {score.total} deadlines met",
+        f"- evaluation: {evaluation or '_(not filled in)_'}",
+        f"- score: {score.met} of {score.total} deadlines met",
         "",
     ]
     for d in score.deadlines:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ccops.core.roles import Role
+from ccops.store.records import UndoRecord
 
 
 class StepState(enum.StrEnum):
@@ -153,3 +154,7 @@ class UndoLookup(Protocol):
     """Is an undo still open? (the store's undo table; closure checks PBX changes)."""
 
     async def undo_is_open(self, undo_id: int) -> bool: ...
+
+    async def open_undo(self, undo_id: int) -> UndoRecord | None:
+        """The undo record while it is open (what changed, since when, how to undo it);
+        None once it was undone or superseded."""

@@ -38,6 +38,7 @@ class Suggestion:
     reasons: tuple[str, ...]  # the alert messages behind it
     scopes: tuple[str, ...]
     staffing_gap: float | None  # agents short (Erlang C) on the worst scope, if known
+    drill: bool = False  # raised by a drill scenario on the simulator, not a real fault
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +48,7 @@ class Suggestion:
             "reasons": list(self.reasons),
             "scopes": list(self.scopes),
             "staffing_gap": self.staffing_gap,
+            "drill": self.drill,
         }
 
 

@@ -20,6 +20,7 @@ sentence for the operator, e.g. "step report_supervisor already completed by li 
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from ccops.core.incident_state import (
     TimerState,
     UndoLookup,
 )
+from ccops.core.incident_undo import OpenChange, UndoOutcome, most_recent_first
 from ccops.core.playbook_load import LoadedPlaybook, load_pinned
 from ccops.core.playbook_model import (
     JOB_ROLES,
@@ -63,6 +65,13 @@ from ccops.core.roles import Role
 REPORT_FIELDS = ("site", "impact", "measures", "trend", "other")
 """Free-text items of the domain.md §2.5 report the operator fills in (time and type come
 from the incident itself)."""
+
+DRILL_FIELDS = ("evaluation", "participants")
+"""Drill record items set by people (domain.md §2.5: time, content, participants,
+evaluation): the evaluator's text, and participants beyond those on the timeline. They may
+be set after the drill closed (the debrief comes later)."""
+
+_MAX_DRILL_LEAD_S = 2 * 3600.0
 
 
 class IncidentRefused(Exception):
@@ -103,6 +112,12 @@ Intent = ConsoleNotice | PageRequest
 _Pending = tuple[str, str, tuple[str, ...], str, str, int]  # channel, step, jobs, who, msg, seq
 
 
+def _due_timers(inc_id: int, inc: Incident, now: float) -> list[tuple[float, int, str]]:
+    """(due_at, incident id, timer key) of the incident's armed timers due at ``now``."""
+    return [(t.due_at, inc_id, key) for key, t in inc.timers.items()
+            if t.state is TimerState.ARMED and t.due_at is not None and t.due_at <= now]
+
+
 def clock_text(at: float) -> str:
     """UTC wall time for timeline sentences (the console shows local time)."""
     return time.strftime("%H:%M:%S", time.gmtime(at))
@@ -140,10 +155,14 @@ class IncidentEngine:
         """Load open incidents (daemon start); then :meth:`tick` fires what came due."""
         self._open.clear()
         self._defs.clear()
+        pinned: dict[str, Playbook] = {}  # one validation per pinned version, not per incident
         for inc in await self._repo.open_incidents():
             assert inc.id is not None
             self._open[inc.id] = inc
-            self._defs[inc.id] = load_pinned(inc.document)
+            pb = pinned.get(inc.playbook_digest)
+            if pb is None:
+                pb = pinned[inc.playbook_digest] = load_pinned(inc.document)
+            self._defs[inc.id] = pb
         return len(self._open)
 
     @property
@@ -217,7 +236,8 @@ class IncidentEngine:
             raise IncidentRefused(f"{pb.id} has no variants")
         now = self._clock.now()
         detected = now if detected_at is None else detected_at
-        if detected > now:
+        # A drill with a lead time detects at its scenario's (future) fault time.
+        if detected > now and not (drill and detected - now <= _MAX_DRILL_LEAD_S):
             raise IncidentRefused("the detection time is in the future")
         inc = Incident(
             id=None,
@@ -337,19 +357,27 @@ class IncidentEngine:
         """
         now = self._clock.now() if now is None else now
         touched: dict[int, Incident] = {}
-        while True:
-            due: tuple[float, int, str] | None = None
-            for inc_id, inc in self._open.items():
-                for key, t in inc.timers.items():
-                    if t.state is TimerState.ARMED and t.due_at is not None and t.due_at <= now:
-                        cand = (t.due_at, inc_id, key)
-                        if due is None or cand < due:
-                            due = cand
-            if due is None:
-                break
-            inc = self._open[due[1]]
-            self._fire(inc, self._defs[due[1]], inc.timers[due[2]], now)
-            touched[due[1]] = inc
+        # One scan for what is due, then a heap (bench/incident_engine.py: a rescan of every
+        # incident per firing made 250 due timers cost 250 full scans). A firing only
+        # changes timers of its own incident, so only that incident is looked at again.
+        armed = TimerState.ARMED
+        heap = [(t.due_at, inc_id, key) for inc_id, inc in self._open.items()
+                for key, t in inc.timers.items()
+                if t.state is armed and t.due_at is not None and t.due_at <= now]
+        heapq.heapify(heap)
+        queued = set(heap)
+        while heap:
+            due_at, inc_id, key = heapq.heappop(heap)
+            inc = self._open[inc_id]
+            t = inc.timers.get(key)
+            if t is None or t.state is not TimerState.ARMED or t.due_at != due_at:
+                continue  # cancelled or moved by an earlier firing of its incident
+            self._fire(inc, self._defs[inc_id], t, now)
+            touched[inc_id] = inc
+            for cand in _due_timers(inc_id, inc, now):  # e.g. the next level, due too
+                if cand not in queued:
+                    queued.add(cand)
+                    heapq.heappush(heap, cand)
         # One transaction per incident for all its firings (with their timeline lines): a
         # firing is durable exactly when the lines saying it fired are.
         failed: Exception | None = None
@@ -685,14 +713,45 @@ class IncidentEngine:
         await self._save(inc, pb)
 
     async def set_report_field(self, incident_id: int, name: str, text: str, actor: Actor) -> None:
-        """Fill one of the §2.5 report items (site, impact, measures, trend, other)."""
+        """Fill one of the §2.5 report items (site, impact, measures, trend, other), or for
+        a drill its record's evaluation and participants (also once it is closed)."""
+        if name in DRILL_FIELDS:
+            await self._set_drill_field(incident_id, name, text, actor)
+            return
         inc = self.incident(incident_id)
         if name not in REPORT_FIELDS:
-            raise IncidentRefused(f"report field must be one of {', '.join(REPORT_FIELDS)}")
+            raise IncidentRefused(
+                f"report field must be one of {', '.join(REPORT_FIELDS + DRILL_FIELDS)}")
         inc.report[name] = text.strip()
         if name == "site":
             inc.site = text.strip()
         self._log(inc, actor, self._clock.now(), "report_field", f"{name}: {text.strip()}")
+        await self._save(inc, self._defs[incident_id])
+
+    async def _set_drill_field(self, incident_id: int, name: str, text: str, actor: Actor) -> None:
+        inc = self._open.get(incident_id) or await self._repo.get_incident(incident_id)
+        if inc is None:
+            raise IncidentRefused(f"no incident {incident_id}")
+        if not inc.is_drill:
+            raise IncidentRefused(f"{name} belongs to drill records; incident {incident_id} "
+                                  "is not a drill")
+        value = text.strip()
+        if name == "participants":  # one list, comma separated, duplicates dropped
+            value = ", ".join(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
+        inc.report[name] = value
+        self._log(inc, actor, self._clock.now(), "report_field", f"{name}: {value}")
+        pb = self._defs.get(incident_id) or load_pinned(inc.document)
+        await self._save(inc, pb)
+
+    async def record_drill_scenario(
+        self, incident_id: int, detail: str, data: Mapping[str, Any]
+    ) -> None:
+        """A drill's scenario started (or resumed) on the simulator: on the timeline, with
+        what a restarted daemon needs to resume it (:mod:`ccops.core.drill_scenario`)."""
+        inc = self.incident(incident_id)
+        if not inc.is_drill:
+            raise IncidentRefused(f"incident {incident_id} is not a drill")
+        self._log(inc, SYSTEM, self._clock.now(), "drill_scenario", detail, data=data)
         await self._save(inc, self._defs[incident_id])
 
     # ------------------------------------------------------------------ PBX steps
@@ -720,25 +779,42 @@ class IncidentEngine:
     async def record_pbx(
         self, incident_id: int, step_id: str, actor: Actor, *, ok: bool, summary: str,
         detail: str, undo_id: int | None, audit_seq: int | None, simulated: bool = False,
+        nested_undo_ids: Sequence[int] = (), people: Sequence[Mapping[str, Any]] = (),
     ) -> StepRow:
-        """Record a PBX step's outcome (done only when the PBX confirmed it)."""
+        """Record a PBX step's outcome (done only when the PBX confirmed it).
+
+        ``nested_undo_ids``: undo records of changes the command made through commands of
+        its own (a standby call-out's adds), kept with the step's so closure undoes them;
+        ``people``: that command's per-person outcomes (``person``, ``status``, ``text``),
+        kept on the run and put on the timeline one line each."""
         inc = self.incident(incident_id)
         step, row = self._step(inc, step_id)
         self._check_actor(step, actor)
         self._refuse_stale(step, row)
         now = self._clock.now()
         runs = list(row.detail.get("runs", []))
-        runs.append({"at": now, "ok": ok, "summary": summary, "detail": detail,
-                     "undo_id": undo_id, "audit_seq": audit_seq, "simulated": simulated})
+        run: dict[str, Any] = {"at": now, "ok": ok, "summary": summary, "detail": detail,
+                               "undo_id": undo_id, "audit_seq": audit_seq,
+                               "simulated": simulated}
+        if people:
+            run["people"] = [dict(p) for p in people]
+        runs.append(run)
         row.detail["runs"] = runs
-        if undo_id is not None:
-            row.detail["undo_ids"] = [*row.detail.get("undo_ids", []), undo_id]
+        undo_ids = ([] if undo_id is None else [undo_id]) + list(nested_undo_ids)
+        if undo_ids:
+            row.detail["undo_ids"] = [*row.detail.get("undo_ids", []), *undo_ids]
         if ok:
             row.state, row.done_at, row.done_by = StepState.DONE, now, actor.name
         prefix = "DRILL (not sent to a real PBX): " if simulated else ""
         self._log(inc, actor, now, "pbx_action",
                   f"{prefix}{summary}: {'ok' if ok else 'FAILED'}: {detail}", step_id,
-                  {"ok": ok, "undo_id": undo_id, "audit_seq": audit_seq})
+                  {"ok": ok, "undo_id": undo_id, "audit_seq": audit_seq,
+                   **({"undo_ids": list(nested_undo_ids)} if nested_undo_ids else {})})
+        for p in people:
+            self._log(inc, actor, now, "pbx_person",
+                      f"{prefix}{p.get('person', '?')}: {p.get('text', p.get('status', '?'))}",
+                      step_id, {"person": p.get("person"), "status": p.get("status"),
+                                "undo_id": p.get("undo_id")})
         if ok:
             self._after_done(inc, self._defs[incident_id], step_id, now)
         await self._save(inc, self._defs[incident_id])
@@ -769,13 +845,53 @@ class IncidentEngine:
                 for undo_id in row.detail.get("undo_ids", []):
                     if self._undos is not None and await self._undos.undo_is_open(int(undo_id)):
                         problems.append(
-                            f"PBX change of step {sid} is not undone (undo {undo_id}); undo it "
-                            "or close with keep_pbx_changes and a note"
+                            f"PBX change of step {sid} is not undone (undo {undo_id}); close "
+                            "with undo_pbx_changes to undo it, or keep_pbx_changes and a note"
                         )
         return problems
 
+    async def open_changes(self, incident_id: int) -> list[OpenChange]:
+        """The PBX changes this incident's steps made that are still in force (their undo
+        record is open), most recent first: the order closure undoes them in."""
+        inc = self.incident(incident_id)
+        out: list[OpenChange] = []
+        if self._undos is None:
+            return out
+        for sid, row in inc.steps.items():
+            for undo_id in row.detail.get("undo_ids", []):
+                record = await self._undos.open_undo(int(undo_id))
+                if record is not None:
+                    out.append(OpenChange(sid, record))
+        return most_recent_first(out)
+
+    async def undo_is_open(self, undo_id: int) -> bool:
+        """Is this undo record still open (its change still in force)?"""
+        return self._undos is not None and await self._undos.undo_is_open(undo_id)
+
+    async def record_undo(
+        self, incident_id: int, outcome: UndoOutcome, actor: Actor, *, simulated: bool = False
+    ) -> None:
+        """Put one closure undo on the timeline (and on its step): what was undone and what
+        Asterisk now says, or that it failed and the change is still in place."""
+        inc = self.incident(incident_id)
+        ch = outcome.change
+        _step, row = self._step(inc, ch.step_id)
+        now = self._clock.now()
+        row.detail["undo_runs"] = [*row.detail.get("undo_runs", []), {
+            "at": now, "undo_id": ch.undo_id, "ok": outcome.ok, "detail": outcome.detail,
+            "audit_seq": outcome.audit_seq, "simulated": simulated}]
+        prefix = "DRILL (not sent to a real PBX): " if simulated else ""
+        if outcome.ok:
+            text = f"{prefix}undone: {ch.what}; {outcome.says}"
+        else:
+            text = f"{prefix}undo FAILED: {ch.what}: {outcome.detail}; still in place"
+        self._log(inc, actor, now, "pbx_undo", text, ch.step_id,
+                  {"ok": outcome.ok, "undo_id": ch.undo_id, "audit_seq": outcome.audit_seq})
+        await self._save(inc, self._defs[incident_id])
+
     async def close(
-        self, incident_id: int, actor: Actor, *, note: str = "", keep_pbx_changes: bool = False
+        self, incident_id: int, actor: Actor, *, note: str = "", keep_pbx_changes: bool = False,
+        undone: int = 0,
     ) -> Incident:
         inc = self.incident(incident_id)
         problems = await self.closure_problems(incident_id, keep_pbx_changes=keep_pbx_changes)
@@ -790,6 +906,8 @@ class IncidentEngine:
         inc.status = IncidentStatus.CLOSED
         inc.closed_at, inc.closed_by = now, actor.name
         detail = "closed" + (" (PBX changes kept)" if keep_pbx_changes else "")
+        if undone:
+            detail += f" after undoing {undone} PBX change(s)"
         self._log(inc, actor, now, "closed", detail + (f": {note.strip()}" if note.strip() else ""))
         await self._save(inc, self._defs[incident_id])
         del self._open[incident_id]

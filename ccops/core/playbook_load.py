@@ -22,13 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
+from ccops.core.commands import COMMANDS
 from ccops.core.playbook_model import (
     LinkStep,
     Loc,
+    PbxStep,
     Playbook,
     PlaybookInvalid,
+    _msg,
     parse_span,
+    roster_group_problem,
+    substitute,
     validate_playbook,
 )
 
@@ -175,6 +181,38 @@ def check_parameters(
                     parse_span(str(value))
                 except ValueError as exc:
                     problems.append(f"{where}: {exc}")
+        problems.extend(_pbx_site_problems(pid, loaded.playbook, given))
+    return problems
+
+
+def _pbx_site_problems(pid: str, pb: Playbook, given: Mapping[str, Any]) -> list[str]:
+    """PBX steps with the site's values filled in must make valid commands (a standby
+    call-out's group a job role, its cap a number in range...): said at ``ccops check``,
+    not when the team leader runs the step in a surge."""
+    problems: list[str] = []
+    for step in pb.steps:
+        if not isinstance(step, PbxStep) or step.command not in COMMANDS:
+            continue
+        used = {k: v[1:] for k, v in step.params.items()
+                if isinstance(v, str) and v.startswith("$") and v[1:] in pb.parameters}
+        mine = {k: n for k, n in used.items() if n in given}
+        if not mine:
+            continue
+        probe = substitute(step.params, pb.parameters, given, probe=True)
+        errors: list[tuple[str, str]] = []
+        try:
+            COMMANDS[step.command].model_validate(probe)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(err.get("loc", ()))
+                if loc and str(loc[0]) in mine:
+                    errors.append((str(loc[0]), _msg(err)))
+        group = roster_group_problem(step.command, probe)
+        if group is not None and "group" in mine:
+            errors.append(("group", group))
+        for key, msg in errors:
+            problems.append(f"playbooks.parameters.{pid}.{mine[key]}: step {step.id} "
+                            f"({step.command}) {key}: {msg}")
     return problems
 
 

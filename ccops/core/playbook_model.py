@@ -301,6 +301,35 @@ class Closure(_Strict):
     pbx_reverted: bool = True  # every PBX change undone, or explicitly kept with a note
 
 
+_SCENARIO_NAME = r"^[a-z][a-z0-9-]{0,40}$"
+
+
+class DrillScenario(_Strict):
+    """What the simulator is made to do when a drill of this playbook starts.
+
+    ``steps`` use the scenario-file format (:mod:`ccops.sim.scenario`; only steps the
+    daemon can undo, see :mod:`ccops.sim.drill`); a ``$name`` value is one of ``params``
+    (overridable when the drill starts) or a playbook parameter. ``lead`` delays the fault
+    so the team has to detect it; the drill's detection time is then the fault's time.
+    """
+
+    title: str = Field(min_length=1)
+    lead: SpanField | None = None
+    params: dict[Annotated[str, Field(pattern=_ID)], str | int | float] = Field(
+        default_factory=dict
+    )
+    steps: tuple[dict[str, Any], ...] = Field(min_length=1)
+
+
+class DrillSpec(_Strict):
+    """The scenarios a drill of this playbook may run on the simulator (issue 4)."""
+
+    default: str | None = None
+    scenarios: dict[Annotated[str, Field(pattern=_SCENARIO_NAME)], DrillScenario] = Field(
+        default_factory=dict
+    )
+
+
 class Playbook(_Strict):
     """One emergency procedure. ``version`` is bumped by whoever edits it; an incident
     pins the version and the content hash it started with."""
@@ -318,6 +347,7 @@ class Playbook(_Strict):
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     steps: tuple[Step, ...] = Field(min_length=1)
     closure: Closure = Closure()
+    drill: DrillSpec = DrillSpec()
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:
@@ -397,6 +427,7 @@ def cross_check(pb: Playbook) -> list[tuple[Loc, str]]:
                 span((*base, "levels", j, "after"), lv.after)
         elif isinstance(s, PbxStep):
             problems.extend(_check_pbx(pb, s, base))
+    problems.extend(_check_drill(pb))
     for j, need in enumerate(pb.closure.require):
         ref(("closure", "require", j), need)
     for j, rec in enumerate(pb.closure.records):
@@ -406,6 +437,47 @@ def cross_check(pb: Playbook) -> list[tuple[Loc, str]]:
         elif field not in {r.name for r in pb.steps[ids[step_id]].record}:
             problems.append((("closure", "records", j), f"step {step_id} records no {field!r}"))
     return problems
+
+
+def _check_drill(pb: Playbook) -> list[tuple[Loc, str]]:
+    """Drill scenarios: known default, resolvable ``$names``, steps valid as scenario steps.
+
+    The step models live with the simulator (one format for scenario files and drills), so
+    they are imported here, at check time only.
+    """
+    from ccops.sim.drill import DrillStepError, parse_steps, placeholders
+
+    out: list[tuple[Loc, str]] = []
+    spec = pb.drill
+    if spec.default is not None and spec.default not in spec.scenarios:
+        out.append((("drill", "default"), f"no drill scenario {spec.default!r}"))
+    for name, sc in spec.scenarios.items():
+        base: Loc = ("drill", "scenarios", name)
+        if sc.lead is not None and sc.lead.param is not None:
+            out.append(((*base, "lead"), "a drill's lead is a duration, not a parameter"))
+        refs = placeholders(sc.steps)
+        probe: dict[str, Any] = {}
+        for ref_name in sorted(refs):
+            if ref_name in sc.params:
+                probe[ref_name] = sc.params[ref_name]
+            elif ref_name in pb.parameters:
+                probe[ref_name] = "probe"  # a site value: checked when the drill starts
+            else:
+                out.append(((*base, "steps"), f"unknown parameter ${ref_name}"))
+        if out:
+            continue
+        raw = [{k: probe[v[1:]] if isinstance(v, str) and v.startswith("$") else v
+                for k, v in step.items()} for step in sc.steps]
+        try:
+            parse_steps(raw)
+        except DrillStepError as exc:
+            for loc, msg in exc.problems:
+                if len(loc) > 1 and sc.steps[int(loc[0])].get(str(loc[1]), "") in (
+                    f"${r}" for r in refs if r not in sc.params
+                ):
+                    continue  # a site parameter: its value is checked when the drill starts
+                out.append(((*base, "steps", *loc), msg))
+    return out
 
 
 def _check_pbx(pb: Playbook, s: PbxStep, base: Loc) -> list[tuple[Loc, str]]:
@@ -430,7 +502,20 @@ def _check_pbx(pb: Playbook, s: PbxStep, base: Loc) -> list[tuple[Loc, str]]:
                 if loc and loc[0] in placeholders:
                     continue  # checked when the parameter's value is known
                 out.append(((*base, "params", *loc), _msg(err)))
+        problem = roster_group_problem(s.command, probe)
+        if problem is not None and "group" not in placeholders:
+            out.append(((*base, "params", "group"), problem))
+        elif problem is not None and pb.parameters[s.params["group"][1:]].default is not None:
+            out.append(((*base, "params", "group"), f"{problem} (default of {s.params['group']})"))
     return out
+
+
+def roster_group_problem(command: str, params: Mapping[str, Any]) -> str | None:
+    """A standby call-out's ``group`` must be a job role (the on-call roster's groups)."""
+    group = params.get("group") if command == "page_standby" else None
+    if not isinstance(group, str) or group in JOB_ROLES:
+        return None
+    return f"unknown roster group {group!r}; a job role, e.g. standby_staff"
 
 
 def substitute(

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ccops.config import ConfigError
 from ccops.core.alerts import Alert, Sample
 from ccops.core.clock import Clock
 from ccops.core.commands import CommandError, parse_command
+from ccops.core.drill_scenario import scenario_entry
 from ccops.core.execute import Performer
 from ccops.core.incident_perform import IncidentPerformer
-from ccops.core.incident_report import report_markdown
+from ccops.core.incident_report import drill_record, report_markdown
 from ccops.core.incident_state import Actor, Incident
 from ccops.core.incident_suggest import Suggestion, suggest
 from ccops.core.incidents import (
@@ -43,6 +45,9 @@ from ccops.core.playbook_load import (
 from ccops.core.playbook_model import JOB_ROLES
 from ccops.store.incidents import IncidentStore
 from ccops.store.sqlite import Store
+
+if TYPE_CHECKING:
+    from ccops.daemon.drill_runner import DrillRunner
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +96,30 @@ class IncidentDesk:
         self._simulated = simulated
         self._pages: set[asyncio.Task[None]] = set()
         self.suggestions: list[Suggestion] = []
+        self.drills: DrillRunner | None = None  # set by open() when on the simulator
+
+    def _resume_drills(self) -> None:
+        """Open drills whose scenario was playing before a restart play it again."""
+        assert self.drills is not None
+        for inc in self.engine.open_incidents:
+            data = scenario_entry(inc.timeline) if inc.is_drill else None
+            if data is not None and inc.id is not None:
+                self.drills.resume(inc.id, data)
+
+    def drill_scenario(self, inc: Incident) -> dict[str, Any] | None:
+        """The drill's scenario for status and console: name, title, running/lead/ended."""
+        if not inc.is_drill or inc.id is None:
+            return None
+        live = None if self.drills is None else self.drills.status(inc.id)
+        if live is not None:
+            return live
+        data = scenario_entry(inc.timeline)
+        if data is None:
+            return None
+        return {"name": data.get("name"), "title": data.get("title"), "state": "ended",
+                "started_at": data.get("started_at"), "fault_at": data.get("fault_at"),
+                "ended_at": inc.closed_at, "end_reason": "drill closed" if inc.closed_at
+                else "not playing (daemon restarted without the simulator)"}
 
     @classmethod
     async def open(
@@ -104,6 +133,8 @@ class IncidentDesk:
         playbook_dirs: Iterable[Path] = (),
         parameters: Mapping[str, Mapping[str, Any]] | None = None,
         simulated: bool = False,
+        sim: Any = None,
+        set_production: Callable[[str, bool], None] | None = None,
     ) -> IncidentDesk:
         """Load playbooks and the open incidents (their overdue timers fire on the next
         tick, with their lateness)."""
@@ -120,11 +151,18 @@ class IncidentDesk:
         count = await engine.load()
         if count:
             log.info("incidents: %d open incident(s) reloaded", count)
-        return cls(engine, push, pager, simulated=simulated)
+        desk = cls(engine, push, pager, simulated=simulated)
+        if sim is not None:  # drill scenarios play on the embedded simulator only
+            from ccops.daemon.drill_runner import DrillRunner
+
+            desk.drills = DrillRunner(sim, clock, set_production=set_production)
+            desk._resume_drills()
+        return desk
 
     def performer(self, inner: Performer) -> IncidentPerformer:
         """Wrap the PBX performer; set ``run_nested`` once the executor exists."""
-        return IncidentPerformer(self.engine, inner, drill_pbx=self._simulated)
+        return IncidentPerformer(self.engine, inner, drill_pbx=self._simulated,
+                                 scenarios=self.drills)
 
     async def tick(
         self, now: float, *, alerts: Iterable[Alert] = (), samples: Iterable[Sample] = ()
@@ -133,10 +171,18 @@ class IncidentDesk:
         the playbook suggestions from the active alerts."""
         for intent in await self.engine.tick(now):
             self._deliver(intent)
+        if self.drills is not None:  # a closed drill's scenario ends: surge off, trunk back
+            self.drills.reap(i.id for i in self.engine.open_incidents if i.id is not None)
         self._repeat_unacknowledged(now)
         busy = [i.playbook_id for i in self.engine.open_incidents if not i.is_drill]
         self.suggestions = suggest(alerts, self.engine.playbooks, open_playbooks=busy,
                                    samples=samples)
+        if self.drills is not None and self.drills.playing:  # say which ones a drill caused
+            prefix = f"{self.drills.pbx}:"
+            self.suggestions = [
+                dataclasses.replace(sg, drill=True)
+                if sg.scopes and all(x.startswith(prefix) for x in sg.scopes) else sg
+                for sg in self.suggestions]
 
     def _repeat_unacknowledged(self, now: float) -> None:
         live: set[tuple[int, int]] = set()
@@ -220,6 +266,7 @@ class IncidentDesk:
                 "started_at": inc.started_at,
                 "next_due": min(dues, default=None),
                 "steps": states,
+                "scenario": self.drill_scenario(inc),
             })
         return out
 
@@ -237,12 +284,18 @@ class IncidentDesk:
                 "unset_parameters": sorted(n for n, p in pb.parameters.items()
                                            if p.default is None and n not in site),
                 "origin": loaded.origin,
+                "drill_scenarios": [
+                    {"name": n, "title": sc.title, "default": n == pb.drill.default,
+                     "lead_s": None if sc.lead is None else sc.lead.seconds,
+                     "params": dict(sc.params)}
+                    for n, sc in pb.drill.scenarios.items()],
             })
         return out
 
     async def incident_json(self, incident_id: int) -> dict[str, Any] | None:
         """One incident in full (``{"op": "incident", "incident_id": N}``): steps with state
-        and owner, timers, notifications, timeline, what blocks closure, and the report."""
+        and owner, timers, notifications, timeline, what blocks closure, the PBX changes
+        still in force (``pbx_changes``: what closing would undo), and the report."""
         inc = next((i for i in self.engine.open_incidents if i.id == incident_id), None)
         if inc is None:
             inc = await self.engine.stored(incident_id)
@@ -265,8 +318,10 @@ class IncidentDesk:
                 "pbx": self._pbx_preview(inc, step.id) if step.kind == "pbx" else None,
             })
         blocking: list[str] = []
+        changes: list[dict[str, Any]] = []  # PBX changes still in force, for the close dialog
         if inc.status.value == "open" and inc.id is not None:
             blocking = await self.engine.closure_problems(inc.id)
+            changes = [c.as_dict() for c in await self.engine.open_changes(inc.id)]
         return {
             "id": inc.id, "playbook": inc.playbook_id, "version": inc.playbook_version,
             "digest": inc.playbook_digest, "title": pb.title, "variant": inc.variant,
@@ -286,7 +341,10 @@ class IncidentDesk:
             "timeline": [{"at": e.at, "actor": e.actor, "kind": e.kind, "step": e.step_id,
                           "detail": e.detail} for e in inc.timeline],
             "closure_problems": blocking,
-            "report": report_markdown(inc, pb),
+            "pbx_changes": changes,
+            "report": report_markdown(inc, pb) + (
+                "\n" + drill_record(inc, pb) if inc.is_drill else ""),
+            "scenario": self.drill_scenario(inc),
         }
 
     def _pbx_preview(self, inc: Incident, step_id: str) -> dict[str, Any]:
@@ -305,6 +363,8 @@ class IncidentDesk:
         return {"command": name, "params": params, "summary": summary}
 
     async def stop(self) -> None:
+        if self.drills is not None:
+            self.drills.stop()
         for task in list(self._pages):
             task.cancel()
         await asyncio.gather(*self._pages, return_exceptions=True)

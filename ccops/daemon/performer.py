@@ -23,6 +23,7 @@ from ccops.core.commands import (
     ClearRoutingFlag,
     Command,
     PagePerson,
+    PageStandby,
     PauseMember,
     RemoveMember,
     SetPenalty,
@@ -59,10 +60,12 @@ class PbxPerformer:
         sessions: Mapping[str, PbxSession],
         acknowledge_alert: Callable[[int, str], Any] | None = None,
         page: Callable[[PagePerson], Awaitable[PerformOutcome]] | None = None,
+        page_standby: Callable[[PageStandby], Awaitable[PerformOutcome]] | None = None,
     ) -> None:
         self.sessions = sessions
         self._ack = acknowledge_alert
         self._page = page
+        self._page_standby = page_standby
 
     async def perform(self, command: Command) -> PerformOutcome:
         if isinstance(command, AcknowledgeAlert):
@@ -75,6 +78,10 @@ class PbxPerformer:
         session = self.sessions.get(str(pbx))
         if session is None:
             return PerformOutcome(False, f"no PBX named {pbx!r} is configured")
+        if isinstance(command, PageStandby):  # pages, then add_member through execute()
+            if self._page_standby is None:
+                return PerformOutcome(False, "standby call-outs are not available")
+            return await self._page_standby(command)
         try:
             if isinstance(command, PauseMember | UnpauseMember):
                 return await self._pause(session, command)

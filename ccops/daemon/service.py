@@ -52,6 +52,7 @@ from ccops.daemon.pager import Pager
 from ccops.daemon.pbx_session import PbxSession
 from ccops.daemon.performer import PbxPerformer
 from ccops.daemon.publisher import Publisher
+from ccops.daemon.standby import StandbyDesk
 from ccops.daemon.views import view_for_operator
 from ccops.daemon.wire import SCHEMA
 from ccops.pbx.link import LinkStatus
@@ -133,17 +134,21 @@ class Daemon:
         )
         for session in self.sessions.values():
             session.listeners.append(self.pager.on_pbx_event)
+        standby = StandbyDesk(self.pager, list(self.settings.oncall), self.settings.paging,
+                              self.clock)
         pbx_performer = PbxPerformer(self.sessions, acknowledge_alert=self._acknowledge_alert,
-                                     page=self.pager.perform)
+                                     page=self.pager.perform, page_standby=standby.perform)
         self.incidents = await IncidentDesk.open(
             self.store, self.clock, push=self.publisher.push_now, pager=self.pager,
             oncall=list(self.settings.oncall), simulated=self.settings.uses_simulator,
             playbook_dirs=self.settings.playbooks.dirs,
             parameters=self.settings.playbooks.parameters,
+            sim=self.sim, set_production=self.kpi.set_production,  # drill scenarios
         )
         performer = self.incidents.performer(pbx_performer)
         self.executor = Executor(self.store, performer, self.clock)
-        performer.run_nested = self.executor.execute
+        performer.run_nested = self.execute  # nested PBX changes refresh the flag ages too
+        standby.execute = self.execute  # each add_member of a standby call-out
         await self.executor.recover_in_doubt()
         self.api = ApiServer(
             self.socket_path,

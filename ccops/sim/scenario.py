@@ -77,10 +77,12 @@ class SurgeStep(_Step):
     action: Literal["surge"]
     factor: float = Field(gt=0, le=1000)
     duration: Duration | None = None
+    queue: str | None = None  # None: every queue; else only this one (a drill's surge queue)
 
 
 class EndSurgeStep(_Step):
     action: Literal["end_surge"]
+    queue: str | None = None  # None: end every surge; else only this queue's
 
 
 class TrunkDownStep(_Step):
@@ -255,6 +257,16 @@ def _cross_check(
                     ("steps", i, "trunk"),
                     f"trunk {step.trunk!r} has no outbound registration "
                     f"(registering: {', '.join(registering) or 'none'})",
+                    data,
+                )
+            )
+        if isinstance(step, SurgeStep | EndSurgeStep) and step.queue is not None and (
+            step.queue not in queues
+        ):
+            problems.append(
+                locator.describe(
+                    ("steps", i, "queue"),
+                    f"no queue {step.queue!r} (known: {', '.join(queues)})",
                     data,
                 )
             )

@@ -34,7 +34,7 @@ from ccops.sim.actions import ACTIONS, Caller, invalid
 from ccops.sim.bus import EventBus, Tap
 from ccops.sim.calls import CallFlow
 from ccops.sim.centre import Centre, default_centre
-from ccops.sim.clockwork import Scheduler
+from ccops.sim.clockwork import Scheduler, Timer
 from ccops.sim.engine import Engine, SimStats
 from ccops.sim.originate import Originator, Phone, PhoneBook
 from ccops.sim.scenario import (
@@ -256,6 +256,7 @@ class SimulatedPbx:
         self._base_virtual = 0.0
         self._boots = 0
         self._world_surge: tuple[float, float | None] | None = None
+        self._world_queue_surge: dict[str, float] = {}
         self._world_firehose: float | None = None
         self._trunks_down: set[str] = set()
         self.skipped_while_down = 0
@@ -336,6 +337,7 @@ class SimulatedPbx:
             engine.trunks[name].really_up = False
         if self._world_surge is not None:
             traffic.surge_factor = self._world_surge[0]
+        traffic.queue_surge.update(self._world_queue_surge)
         traffic.start()
         if self._world_firehose is not None:
             traffic.start_firehose(self._world_firehose)
@@ -412,28 +414,47 @@ class SimulatedPbx:
     def _run_step(self, step: Step) -> None:
         log.info("sim scenario: %s at %.0fs", step.action, step.at)
         try:
-            if isinstance(step, SurgeStep):
-                self.surge(step.factor, seconds=step.duration)
-            elif isinstance(step, EndSurgeStep):
-                self.end_surge()
-            elif isinstance(step, TrunkDownStep):
-                self.trunk_down(step.trunk, drop_calls=step.drop_calls)
-            elif isinstance(step, TrunkUpStep):
-                self.trunk_up(step.trunk)
-            elif isinstance(step, RestartStep):
-                self.restart(step.downtime)
-            elif isinstance(step, WalkoutStep):
-                self.agent_walkout(
-                    step.count, mode=step.mode, reason=step.reason, seconds=step.duration
-                )
-            elif isinstance(step, RegistrationRejectedStep):
-                self.registration_rejected(step.trunk, seconds=step.duration)
-            elif isinstance(step, FirehoseStep):
-                self.firehose(step.calls_per_second, seconds=step.duration)
-            elif isinstance(step, ReloadStep):
-                self.reload()
+            self.run_step(step)
         except (KeyError, ValueError) as exc:
             log.error("sim scenario step %s failed: %s", step.action, exc)
+
+    def apply_now(self, step: Step) -> None:
+        """Apply a step at the current virtual time, from outside the scheduler (the
+        daemon's drill runner): what was due runs first, the events go out at once."""
+        self._catch_up()
+        self.run_step(step)
+        self.bus.flush()
+
+    def schedule_step(self, delay: float, step: Step) -> Timer:
+        """Run ``step`` after ``delay`` seconds of the caller's (real) time; cancel the
+        returned timer to drop it. Survives a PBX restart, as scenario steps do."""
+        factor = self.speed if self.realtime else 1.0
+        when = max(self.sched.now, self.virtual_now() + max(0.0, delay) * factor)
+        return self.sched.call_at(when, self._run_step, step, persistent=True)
+
+    def run_step(self, step: Step) -> None:
+        """Apply one scenario step (a scenario file's, or a drill's from the daemon);
+        raises KeyError/ValueError for a name this centre does not have."""
+        if isinstance(step, SurgeStep):
+            self.surge(step.factor, seconds=step.duration, queue=step.queue)
+        elif isinstance(step, EndSurgeStep):
+            self.end_surge(step.queue)
+        elif isinstance(step, TrunkDownStep):
+            self.trunk_down(step.trunk, drop_calls=step.drop_calls)
+        elif isinstance(step, TrunkUpStep):
+            self.trunk_up(step.trunk)
+        elif isinstance(step, RestartStep):
+            self.restart(step.downtime)
+        elif isinstance(step, WalkoutStep):
+            self.agent_walkout(
+                step.count, mode=step.mode, reason=step.reason, seconds=step.duration
+            )
+        elif isinstance(step, RegistrationRejectedStep):
+            self.registration_rejected(step.trunk, seconds=step.duration)
+        elif isinstance(step, FirehoseStep):
+            self.firehose(step.calls_per_second, seconds=step.duration)
+        elif isinstance(step, ReloadStep):
+            self.reload()
 
     # ------------------------------------------------------------------ drill controls
 
@@ -462,26 +483,52 @@ class SimulatedPbx:
             boot.traffic.trunk_up(name)
 
     def surge(
-        self, factor: float = 3.0, minutes: float | None = None, *, seconds: float | None = None
+        self,
+        factor: float = 3.0,
+        minutes: float | None = None,
+        *,
+        seconds: float | None = None,
+        queue: str | None = None,
     ) -> None:
-        """Multiply arrivals by ``factor`` for ``minutes`` (or ``seconds``), or until ended."""
+        """Multiply arrivals by ``factor`` for ``minutes`` (or ``seconds``), or until ended;
+        with ``queue``, only that queue's arrivals."""
         duration = seconds if seconds is not None else (minutes * 60 if minutes else None)
-        self._world_surge = (factor, duration)
+        if queue is not None:
+            if queue not in {q.name for q in self.centre.queues}:
+                raise KeyError(f"no queue {queue!r}")
+            self._world_queue_surge[queue] = factor
+        else:
+            self._world_surge = (factor, duration)
         boot = self._alive()
         if boot:
-            boot.traffic.surge(factor, duration)
+            boot.traffic.surge(factor, duration, queue=queue)
         if duration is not None:
-            self.sched.call_later(duration, self._forget_surge, factor, persistent=True)
+            self.sched.call_later(duration, self._forget_surge, factor, queue, persistent=True)
 
-    def _forget_surge(self, factor: float) -> None:
-        if self._world_surge is not None and self._world_surge[0] == factor:
+    def _forget_surge(self, factor: float, queue: str | None = None) -> None:
+        """A timed surge is over: in the world, and in a boot that restarted meanwhile
+        (its own end timer died with the previous boot)."""
+        boot = self._boot if self._up.is_set() else None
+        if queue is not None:
+            if self._world_queue_surge.get(queue) == factor:
+                del self._world_queue_surge[queue]
+                if boot is not None and boot.traffic.queue_surge.get(queue) == factor:
+                    boot.traffic.end_surge(queue)
+        elif self._world_surge is not None and self._world_surge[0] == factor:
             self._world_surge = None
+            if boot is not None and boot.traffic.surge_factor == factor:
+                boot.traffic.end_global_surge()
 
-    def end_surge(self) -> None:
-        self._world_surge = None
+    def end_surge(self, queue: str | None = None) -> None:
+        """End the surge on ``queue``, or every surge."""
+        if queue is None:
+            self._world_surge = None
+            self._world_queue_surge.clear()
+        else:
+            self._world_queue_surge.pop(queue, None)
         boot = self._alive()
         if boot:
-            boot.traffic.end_surge()
+            boot.traffic.end_surge(queue)
 
     def firehose(self, calls_per_second: float = 1000.0, *, seconds: float | None = None) -> None:
         """Load-generator mode for benchmarks (thousands of short calls per second)."""

@@ -46,6 +46,9 @@ class TrafficModel:
         self.utc_offset_hours = utc_offset_hours
         self.agent_pauses = agent_pauses
         self.surge_factor = 1.0
+        #: Per-queue surges (a drill's "×3 on the surge queue"), on top of surge_factor.
+        self.queue_surge: dict[str, float] = {}
+        self._queue_surge_end: dict[str, Timer] = {}
         self.firehose: Firehose | None = None
         self._surge_end: Timer | None = None
         self._arrivals: dict[str, Timer] = {}
@@ -83,7 +86,7 @@ class TrafficModel:
         """Arrivals per second for a queue right now."""
         spec = self.e.queues[queue].spec
         base = spec.calls_per_hour / 3600.0 * self.hour_factor() * self.rate_scale
-        rate = base * self.surge_factor
+        rate = base * self.surge_factor * self.queue_surge.get(queue, 1.0)
         if self.firehose is not None:
             total = sum(q.spec.calls_per_hour for q in self.e.queues.values()) or 1.0
             rate += self.firehose.calls_per_second * spec.calls_per_hour / total
@@ -117,22 +120,65 @@ class TrafficModel:
 
     # ------------------------------------------------------------------ drills
 
-    def surge(self, factor: float, duration: float | None = None) -> None:
-        """Multiply arrival rates by ``factor`` (for ``duration`` seconds, or until reset)."""
+    def surge(
+        self, factor: float, duration: float | None = None, *, queue: str | None = None
+    ) -> None:
+        """Multiply arrival rates by ``factor`` (for ``duration`` seconds, or until reset);
+        with ``queue``, only that queue's."""
         if factor <= 0:
             raise ValueError("surge factor must be positive")
+        if queue is not None:
+            self._queue_surge(queue, factor, duration)
+            return
         self.surge_factor = factor
         if self._surge_end is not None:
             self._surge_end.cancel()
             self._surge_end = None
         if duration is not None:
-            self._surge_end = self.e.sched.call_later(duration, self.end_surge)
+            self._surge_end = self.e.sched.call_later(duration, self.end_global_surge)
         self._reschedule_all()
 
-    def end_surge(self) -> None:
+    def end_surge(self, queue: str | None = None) -> None:
+        """End the surge on ``queue``, or every surge (all queues and per queue)."""
+        if queue is not None:
+            self._end_queue_surge(queue)
+            return
+        if self._surge_end is not None:
+            self._surge_end.cancel()
+        self._surge_end = None
+        self.surge_factor = 1.0
+        for timer in self._queue_surge_end.values():
+            timer.cancel()
+        self._queue_surge_end.clear()
+        self.queue_surge.clear()
+        self._reschedule_all()
+
+    def end_global_surge(self) -> None:
+        """End the whole-centre surge only (per-queue surges carry on)."""
         self._surge_end = None
         self.surge_factor = 1.0
         self._reschedule_all()
+
+    def _queue_surge(self, queue: str, factor: float, duration: float | None) -> None:
+        if queue not in self.e.queues:
+            known = ", ".join(sorted(self.e.queues)) or "none"
+            raise KeyError(f"no queue {queue!r} (known: {known})")
+        old = self._queue_surge_end.pop(queue, None)
+        if old is not None:
+            old.cancel()
+        self.queue_surge[queue] = factor
+        if duration is not None:
+            self._queue_surge_end[queue] = self.e.sched.call_later(
+                duration, self._end_queue_surge, queue
+            )
+        self._schedule_arrival(queue)
+
+    def _end_queue_surge(self, queue: str) -> None:
+        timer = self._queue_surge_end.pop(queue, None)
+        if timer is not None:
+            timer.cancel()
+        if self.queue_surge.pop(queue, None) is not None:
+            self._schedule_arrival(queue)
 
     def start_firehose(self, calls_per_second: float = 1000.0) -> None:
         """Load-generator mode: thousands of short calls a second, no trunk limits."""

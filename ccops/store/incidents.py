@@ -27,6 +27,7 @@ from ccops.core.incident_state import (
     TimerState,
 )
 from ccops.store.errors import StoreError, StoreOpenError
+from ccops.store.records import UndoRecord
 from ccops.store.sqlite import Store
 
 _INC_COLS = (
@@ -45,6 +46,7 @@ class IncidentStore:
 
     def __init__(self, store: Store) -> None:
         self._engine = store.engine
+        self._store = store
 
     # ------------------------------------------------------------------ writes
 
@@ -128,6 +130,10 @@ class IncidentStore:
             return row is not None and row[0] is None
 
         return await self._engine.read(run)
+
+    async def open_undo(self, undo_id: int) -> UndoRecord | None:
+        # Open undos are few (changes still in force), so the store's own list is enough.
+        return next((u for u in await self._store.open_undos() if u.id == undo_id), None)
 
     async def _select(self, tail: str, args: tuple[Any, ...], *, full: bool) -> list[Incident]:
         async def run(conn: aiosqlite.Connection) -> list[Incident]:

@@ -16,6 +16,7 @@ from rich.style import Style
 from rich.text import Text
 
 from ccops.core.roles import Role
+from ccops.tui import fmt
 from ccops.tui.themes import Palette
 
 Doc = dict[str, Any]
@@ -168,3 +169,55 @@ def next_timer(incident: dict[str, Any], kinds: tuple[str, ...] = ()) -> dict[st
         and (not kinds or t.get("kind") in kinds)
     ]
     return min(armed, key=lambda t: float(t["due_at"]), default=None)
+
+
+#: How each per-person outcome of a PBX step (a standby call-out) is marked and toned.
+PERSON_LOOK: dict[str, tuple[str, str]] = {
+    "added": ("✔", "good"),
+    "not_needed": ("·", "muted"),
+    "not_paged": ("·", "muted"),
+    "no_interface": ("!", "bad"),
+    "add_failed": ("!", "bad"),
+    "wrong_key": ("✖", "warn"),
+    "no_key": ("✖", "warn"),
+    "not_answered": ("✖", "warn"),
+    "failed": ("✖", "bad"),
+    "refused": ("✖", "bad"),
+}
+
+
+def pbx_people(step: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The last run of a PBX step that acted person by person (``page_standby``), with its
+    people (``person``, ``status``, ``text``); None when the step has no such run."""
+    detail = step.get("detail") if isinstance(step.get("detail"), dict) else {}
+    assert isinstance(detail, dict)
+    runs = [r for r in detail.get("runs") or [] if isinstance(r, dict) and r.get("people")]
+    if not runs:
+        return None
+    people = [p for p in runs[-1]["people"] if isinstance(p, dict)]
+    return runs[-1], people
+
+
+def pbx_readback(incident: dict[str, Any], pal: Palette) -> Text | None:
+    """Each person-by-person PBX step's read-back, one line a person: paged, answered,
+    pressed 1 → added as member X / not answered / wrong key … (None when there is none)."""
+    out = Text()
+    for step in incident.get("steps") or []:
+        found = pbx_people(step) if isinstance(step, dict) else None
+        if found is None:
+            continue
+        run, people = found
+        added = sum(1 for p in people if p.get("status") == "added")
+        if out:
+            out.append("\n")
+        out.append(f"{step.get('id')}", style=pal.strong)
+        drill = " (DRILL: simulator)" if run.get("simulated") else ""
+        out.append(f" read-back {fmt.clock(run.get('at'))}{drill}: {added} added of "
+                   f"{len(people)} paged\n")
+        for p in people:
+            mark, tone = PERSON_LOOK.get(str(p.get("status")), ("?", "warn"))
+            out.append(f"  {mark} ", style=pal.style(tone))
+            out.append(f"{p.get('person')}: ", style=pal.strong)
+            out.append(f"{p.get('text') or p.get('status')}\n")
+    out.rstrip()
+    return out if out else None

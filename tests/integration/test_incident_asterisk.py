@@ -1,7 +1,8 @@
 """An incident's PBX step against the real Asterisk 22 tier: the A8 surge playbook's
 overflow step sets the flag through the daemon's audited path, a real call takes the
-overflow route, closure is refused while the change stands, the recorded undo restores the
-normal route (proven with a real call), and then the incident closes."""
+overflow route, a plain close is refused while the change stands, and closing with
+``undo_pbx_changes`` undoes it in the same action — AstDB read back by the admin session,
+the next real call takes the normal route — and closes the incident."""
 
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ from ccops.core.commands import (
     CompleteStep,
     RunPbxStep,
     StartIncident,
-    parse_command,
 )
 from ccops.core.events import LinkState
 from ccops.core.execute import Operator
@@ -64,7 +64,7 @@ async def daemon(tier: AsteriskTier, ami_admin: AmiClient,
         await _clear_flags(ami_admin)
 
 
-async def test_surge_overflow_step_diverts_a_real_call_and_closure_undoes_it(
+async def test_surge_overflow_step_diverts_a_real_call_and_closing_undoes_it(
     tier: AsteriskTier, ami_admin: AmiClient, daemon: Daemon
 ) -> None:
     started = await daemon.execute(LI, StartIncident(playbook="a8_call_surge"))
@@ -82,21 +82,26 @@ async def test_surge_overflow_step_diverts_a_real_call_and_closure_undoes_it(
                                           record={"controlled_at": "surge over"}))
     refused = await daemon.execute(LI, CloseIncident(incident_id=1))
     assert not refused.ok and "PBX change of step overflow is not undone" in refused.detail
+    assert await _db_get(ami_admin, "overflow/hotline") == "on"
 
-    assert daemon.incidents is not None and daemon.store is not None
-    undo_ids = daemon.incidents.engine.incident(1).steps["overflow"].detail["undo_ids"]
-    undos = {u.id: u for u in await daemon.store.open_undos(pbx=PBX)}
-    spec = undos[undo_ids[0]].spec
-    undone = await daemon.execute(LI, parse_command(spec.undo_command, spec.undo_params))
-    assert undone.ok, undone.detail
-    assert await _db_get(ami_admin, "overflow/hotline") is None
+    closed = await daemon.execute(LI, CloseIncident(incident_id=1, undo_pbx_changes=True,
+                                                    note="surge over"))
+    assert closed.ok, closed.detail
+    assert "undone: overflow hotline → on (Asterisk now says off)" in closed.detail
+    assert await _db_get(ami_admin, "overflow/hotline") is None  # Asterisk's own AstDB
     await _flag_in_model(daemon, "overflow/hotline", None)
-    assert await _call_joins(tier, ami_admin, "hotline") == "hotline"
+    assert await _call_joins(tier, ami_admin, "hotline") == "hotline"  # the normal route
     tier.stop_callers()
 
-    closed = await daemon.execute(LI, CloseIncident(incident_id=1, note="surge over"))
-    assert closed.ok, closed.detail
-    actions = [(r.entry.action, r.entry.result) for r in await daemon.store.audit_page(0, 50)]
+    assert daemon.incidents is not None and daemon.store is not None
+    assert daemon.incidents.engine.open_incidents == []
+    stored = await daemon.incidents.engine.stored(1)
+    assert stored is not None and stored.status.value == "closed"
+    undo_lines = [e.detail for e in stored.timeline if e.kind == "pbx_undo"]
+    assert undo_lines == ["undone: overflow hotline → on; Asterisk now says off"]
+    audit = [(r.entry.action, r.entry.result.value, r.entry.operator)
+             for r in await daemon.store.audit_page(0, 50)]
     for expected in ("start_incident", "set_routing_flag", "run_pbx_step",
                      "clear_routing_flag"):
-        assert (expected, "ok") in actions
+        assert (expected, "ok", "li") in audit
+    assert audit[-1] == ("close_incident", "ok", "li")

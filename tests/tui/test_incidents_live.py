@@ -23,6 +23,7 @@ from ccops.core.execute import Operator
 from ccops.core.roles import Role
 from ccops.daemon.service import Daemon
 from ccops.screens.incident import IncidentScreen, IncidentsScreen, ReportModal
+from ccops.screens.incident_close import CloseIncidentModal
 from ccops.screens.playbooks import PlaybooksScreen
 from ccops.tui.app import CcopsApp
 from ccops.tui.dialogs import ChoiceModal, ConfirmModal, FormModal, LiveBody
@@ -76,9 +77,13 @@ async def start_a8(pilot: Any, app: CcopsApp, *, drill: bool) -> IncidentScreen:
     if drill:
         await pilot.press("d")
     await pilot.press("s")
+    if drill:  # the playbook's drill scenarios are offered; the default comes first
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), what="scenario choice")
+        await pilot.press("enter")
     await until(pilot, lambda: isinstance(app.screen, ConfirmModal), what="start confirmation")
     body = app.screen.query_one(LiveBody).plain
     assert "a8_call_surge" in body and "Variant: none" in body
+    assert ("Scenario: surge-x3" in body) == drill
     assert ("DRILL" in body) == drill and ("REAL" in body) == (not drill)
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(app.screen, IncidentScreen), what="incident screen")
@@ -107,6 +112,7 @@ async def test_supervisor_runs_a_surge_drill_from_the_console(pb_daemon: Daemon)
         assert live.is_drill and live.playbook_id == "a8_call_surge"
         text = screen_text(app)
         assert "DRILL" in text and "surge level L1" in text and "next escalation" in text
+        assert "DRILL — scenario: surge-x3 (running)" in text
         assert "unified_command" in text and "cc_supervisor" in text
         # the badge on every screen, drill labelled
         await until(
@@ -174,21 +180,35 @@ async def test_supervisor_runs_a_surge_drill_from_the_console(pb_daemon: Daemon)
         assert any(f.key == "overflow/hotline" and f.value == "voicemail" for f in flags.values())
         await until(pilot, lambda: live.steps["overflow"].state.value == "done", what="done")
 
-        # close: the gates are shown, the daemon refuses with the reason
+        # close: the gates and the open PBX change are shown; the daemon refuses with the
+        # reason before undoing anything
         await pilot.press("C")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), what="close confirm")
+        await until(pilot, lambda: isinstance(app.screen, CloseIncidentModal), what="close")
         body = app.screen.query_one(LiveBody).plain
-        assert "NOT met" in body and "controlled" in body and "not undone" in body
-        await pilot.press("tab", "enter")
+        assert "NOT met" in body and "controlled" in body
+        assert "overflow hotline → voicemail" in body
+        await pilot.press("u")
         refused = await results(pilot, app, 7)
         assert refused["status"] != "ok" and "cannot close" in str(refused.get("detail"))
+        assert "no PBX change was undone" in str(refused.get("detail"))
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen), what="back")
+        await until(pilot, lambda: "NOT closed" in str(inc.query_one("#gates").render()),
+                    what="the refusal shown under the gates")
+        assert any(f.value == "voicemail" for f in flags.values())
 
         # the report, as Markdown
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, ReportModal), what="report")
         assert "a8_call_surge" in app.screen.markdown or "surge" in app.screen.markdown.lower()
+        assert "# Drill record: incident" in app.screen.markdown  # a drill's report view
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, IncidentScreen), what="back")
+        # the drill record's evaluation, a report item of drills
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, FormModal), what="report form")
+        await pilot.press(*"evaluation", "enter", *"calm and quick", "enter")
+        assert (await results(pilot, app, 8))["status"] == "ok"
+        assert live.report["evaluation"] == "calm and quick"
         await pilot.resize_terminal(80, 24)  # the smallest supported terminal still renders
         await pilot.pause(0.3)
         assert "⚠DRILL A8 L2" in inc.query_one(StatusBar).plain
@@ -250,6 +270,7 @@ async def test_viewer_cannot_start_or_complete(pb_daemon: Daemon) -> None:
         await until(pilot, lambda: inc.data is not None, what="loaded")
         for action in (
             "complete_step",
+            "waive_step",
             "acknowledge_step",
             "run_pbx_step",
             "close_incident",

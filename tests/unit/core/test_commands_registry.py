@@ -47,6 +47,9 @@ VALID: dict[str, dict[str, Any]] = {
     "clear_routing_flag": {"pbx": "pbx1", "kind": "night", "target": "4001"},
     "acknowledge_alert": {"alert_id": 7},
     "page_person": {"person": "om-duty", "message": "A2 outage", "ref": "INC-1"},
+    "page_standby": {"pbx": "main", "queue": "hotline", "group": "standby_staff",
+                     "mode": "in_order", "need": 2, "member_name": "{display_name} (standby)",
+                     "penalty": 1, "message": "surge level 2", "ref": "INC-1"},
     "start_incident": {
         "playbook": "a3_power_cut",
         "variant": "mains",
@@ -85,6 +88,7 @@ CAPABILITY = {
     "clear_routing_flag": Capability.ROUTING_TOGGLE,
     "acknowledge_alert": Capability.ACK_ALERT,
     "page_person": Capability.START_PLAYBOOK,
+    "page_standby": Capability.MEMBER_CONTROL,
     "start_incident": Capability.START_PLAYBOOK,
     "complete_step": Capability.ACK_STEP,
     "acknowledge_step": Capability.ACK_STEP,

@@ -60,7 +60,8 @@ async def test_drill_score_reports_a_miss(engine: IncidentEngine, clock: FakeClo
     await engine.complete_step(1, "staffing_assessment", LI, record={"assessment": "ok"})
     record = drill_record(engine.incident(1), engine.definition(1))
     assert "staffing_assessment: missed by 2m" in record
-    assert "evaluation: 0 of 1 deadlines met" in record
+    assert "score: 0 of 1 deadlines met" in record
+    assert "evaluation: _(not filled in)_" in record
 
 
 async def test_review_form_goes_to_the_right_manager(engine: IncidentEngine) -> None:
