@@ -210,6 +210,7 @@ class ApiServer:
             self.client_queue_limit,
             name=name,
             view=self.view_for(operator),
+            role=_role_name(operator),
         )
         self.publisher.clients.add(channel)
         session_id = str(getattr(operator, "session_id", ""))
@@ -295,3 +296,10 @@ async def _socket_alive(path: Path) -> bool:
         return False
     w.close()
     return True
+
+
+def _role_name(operator: Any) -> str | None:
+    """The operator's role as its wire name (``supervisor``), or None when it has none."""
+    role = getattr(operator, "role", None)
+    value = getattr(role, "value", None)
+    return value if isinstance(value, str) else None

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ccops.daemon.views import ClientView
+from ccops.daemon.views import ClientView, notice_reaches
 from ccops.daemon.wire import encode
 
 log = logging.getLogger(__name__)
@@ -103,11 +103,18 @@ class ClientChannel:
     """
 
     def __init__(
-        self, writer: asyncio.StreamWriter, limit: int, name: str, *, view: ClientView
+        self,
+        writer: asyncio.StreamWriter,
+        limit: int,
+        name: str,
+        *,
+        view: ClientView,
+        role: str | None = None,
     ) -> None:
         self.writer = writer
         self.name = name
         self.view = view
+        self.role = role  # the operator's role: incident notices go to their target roles only
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=limit)
         self.needs_snapshot = False
         self.dropped = 0
@@ -207,7 +214,7 @@ class Publisher:
         """Send an urgent frame (an alarm) to every subscriber at once, uncoalesced."""
         frame = encode(obj)
         for client in list(self.clients):
-            if client.subscribed and client.view.frame(obj):
+            if client.subscribed and client.view.frame(obj) and notice_reaches(obj, client.role):
                 client.offer(frame)
 
     async def writer_loop(self, client: ClientChannel) -> None:

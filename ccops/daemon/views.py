@@ -85,6 +85,17 @@ class ClientView:
         return obj.get("type") != "alert" or self.allows_alert(obj.get("alert"))
 
 
+def notice_reaches(obj: dict[str, Any], role: str | None) -> bool:
+    """Is a pushed frame for an operator of ``role``? An ``incident_notice`` names the roles
+    it is for (the playbook step's target); other operators do not receive it at all — the
+    console would not show it, and a notice can name people and places. Everything else
+    passes (alerts are filtered by :meth:`ClientView.frame`)."""
+    if obj.get("type") != "incident_notice":
+        return True
+    roles = obj.get("roles")
+    return role is not None and isinstance(roles, list) and role in {str(r) for r in roles}
+
+
 FULL_VIEW = ClientView()
 NO_TRUNKS_VIEW = ClientView(
     hidden_sections=frozenset({TRUNK_SECTION}), hidden_alert_metrics=(TRUNK_METRIC_PREFIX,)

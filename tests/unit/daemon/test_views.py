@@ -98,3 +98,19 @@ def test_a_cut_delta_applies_cleanly_on_a_cut_snapshot() -> None:
     for k in vdel:
         base.pop(k, None)
     assert rebuild(base) == NO_TRUNKS_VIEW.document(new)
+
+
+def test_incident_notice_reaches_only_its_target_roles() -> None:
+    pub = Publisher(lambda: _doc(5, 1))
+    sup = ClientChannel(_NullWriter(), 16, "sup", view=FULL_VIEW, role="supervisor")  # type: ignore[arg-type]
+    viewer = ClientChannel(_NullWriter(), 16, "viewer", view=NO_TRUNKS_VIEW, role="viewer")  # type: ignore[arg-type]
+    anonymous = ClientChannel(_NullWriter(), 16, "anon", view=FULL_VIEW)  # type: ignore[arg-type]
+    for c in (sup, viewer, anonymous):
+        c.subscribed = True
+        pub.clients.add(c)
+    pub.push_now({"type": "incident_notice", "incident_id": 1, "roles": ["supervisor"],
+                  "message": "call the fire brigade"})
+    assert [f["type"] for f in _frames(sup)] == ["incident_notice"]
+    assert _frames(viewer) == [] and _frames(anonymous) == []
+    pub.push_now({"type": "page", "page": {}})  # not a notice: everyone subscribed gets it
+    assert [len(_frames(c)) for c in (sup, viewer, anonymous)] == [1, 1, 1]
