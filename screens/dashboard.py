@@ -94,6 +94,7 @@ class DashboardScreen(AlertActions, LiveScreen):
     DEFAULT_CSS = f"""
     DashboardScreen #body {{ height: 1fr; }}
     DashboardScreen #tiles-box {{ height: 1fr; }}
+    DashboardScreen.-fits #tiles-box {{ height: auto; }}
     DashboardScreen #tiles {{ grid-size: 2; grid-gutter: 0 1; height: auto; }}
     DashboardScreen .section {{ text-style: bold; }}
     DashboardScreen #strips {{ height: auto; }}
@@ -172,6 +173,9 @@ class DashboardScreen(AlertActions, LiveScreen):
             trunk_lines=self._trunk_lines,
             flag_lines=self._flag_lines,
         )
+        # Everything fits: the strips follow the tiles (no gap on a tall screen); it does
+        # not: the tiles box takes what is left and scrolls, the strips stay at the bottom.
+        self.set_class(layout.fits, "-fits")  # a no-op when unchanged
         if layout == self.fitted:
             return
         compact_changed = layout.compact_tiles != self.fitted.compact_tiles
