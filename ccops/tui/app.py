@@ -48,6 +48,7 @@ from ccops.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
 from ccops.screens.trunks import TrunksScreen
 from ccops.tui import fmt, incident_view, registry, view
 from ccops.tui.chrome import AttachInfo, pbx_problems
+from ccops.tui.dialogs import FormInput, FormModal
 from ccops.tui.history import History
 from ccops.tui.link import ConsoleLink
 from ccops.tui.palette_provider import RegistryProvider
@@ -243,7 +244,7 @@ class CcopsApp(App[int]):
                 return
             if self._open_prompt_for(event.key):
                 return
-            if event.key == "enter" and isinstance(self.focused, PromptInput):
+            if event.key == "enter" and isinstance(self.focused, PromptInput | FormInput):
                 # Keys after this Enter belong to whatever the line opens (a new view, the
                 # filtered table): hold them until the submission has been handled.
                 self._held_keys = []
@@ -251,6 +252,9 @@ class CcopsApp(App[int]):
         await super().on_event(event)
 
     def on_command_bar_submitted(self, _event: CommandBar.Submitted) -> None:
+        self.call_after_refresh(self._release_keys)
+
+    def on_form_modal_advanced(self, _event: FormModal.Advanced) -> None:
         self.call_after_refresh(self._release_keys)
 
     async def _release_keys(self) -> None:

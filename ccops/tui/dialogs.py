@@ -23,6 +23,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -168,8 +169,18 @@ class Field:
 Validator = Callable[[dict[str, Any]], list[str]]
 
 
+class FormInput(Input):
+    """A field of a :class:`FormModal`. Keys typed after its Enter (a burst over a slow SSH
+    link: ``value⏎value⏎⏎``) are held by the app until the form has handled that Enter,
+    as for the command line; otherwise they reach this field before the focus moves on."""
+
+
 class FormModal(_Dialog):
     """A few inputs; Enter on the last one (or the button) validates and returns values."""
+
+    class Advanced(Message):
+        """An Enter in a field was handled (focus moved on, form submitted or refused):
+        the keys typed after it may be replayed."""
 
     def __init__(
         self,
@@ -194,7 +205,7 @@ class FormModal(_Dialog):
             for f in self.fields:
                 with Horizontal(classes="field"):
                     yield Label(f.label)
-                    yield Input(
+                    yield FormInput(
                         value=f.default,
                         placeholder=f.placeholder,
                         id=f"f-{f.name}",
@@ -242,9 +253,10 @@ class FormModal(_Dialog):
         inputs = list(self.query(Input))
         idx = inputs.index(event.input) if event.input in inputs else len(inputs) - 1
         if idx < len(inputs) - 1:
-            inputs[idx + 1].focus()
+            self.set_focus(inputs[idx + 1])  # at once: the keys held since Enter go there
         else:
             self._submit()
+        self.app.post_message(FormModal.Advanced())
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
