@@ -156,6 +156,7 @@ async def _daemon(
     from ccops.config import PbxConfig, load_settings
     from ccops.core.events import LinkState
     from ccops.daemon.service import Daemon
+    from ccops.heap import settle_heap
 
     base = load_settings(None, use_default_path=False)
     update: dict[str, Any] = {
@@ -171,6 +172,7 @@ async def _daemon(
     # without [[pbx]]: the embedded simulator, as plain `ccops` runs
     daemon = Daemon(settings)
     await daemon.start()
+    settle_heap()  # as `ccops serve` does once started
     session = next(iter(daemon.sessions.values()))
     await session.link.wait_for_state(LinkState.LIVE, timeout=30)
     for _ in range(600):  # the first full sync, then the console has something to show
@@ -258,7 +260,7 @@ async def _console(args: argparse.Namespace) -> int:
 
         queue_detail.LiveTable = stock_table.StockLiveTable  # type: ignore[misc,assignment]
     link = ConsoleLink(Path(args.console))
-    app = CcopsApp(link, refresh_min=args.refresh_min)
+    app = CcopsApp(link, refresh_min=args.refresh_min, settle_heap_after_first_paint=True)
     out: dict[str, Any] = {"latencies_ms": [], "first_paint_s": None}
     seen: set[str] = set()
     marked: list[str] = []  # the member the markers pause, once the document is known

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from ccops import __version__
 from ccops.config import ConfigError, Settings, load_settings
+from ccops.heap import settle_heap
 
 if TYPE_CHECKING:
     from ccops.daemon.service import Daemon
@@ -264,6 +265,7 @@ async def _run_daemon_until_signal(settings: Settings) -> None:
     if gateway is not None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGHUP, gateway.reload_operators)
+    settle_heap()  # started: what lives now lives for the process (ccops/heap.py)
     print(f"ccops daemon: socket {daemon.socket_path}; store {daemon.store_path}", flush=True)
     if gateway is not None:
         made = " (new)" if gateway.host_key_created else ""

@@ -33,6 +33,7 @@ from textual.widgets import Input
 
 from ccops.core.roles import Capability, allows
 from ccops.daemon.client import DaemonUnavailable
+from ccops.heap import settle_heap
 from ccops.screens.agents import AgentsScreen
 from ccops.screens.alerts import AlertsScreen
 from ccops.screens.audit import AuditScreen
@@ -58,6 +59,7 @@ from ccops.tui.themes import DARK, THEMES, palette_for, theme_name
 from ccops.tui.view import AlertView
 from ccops.tui.widgets.command_bar import CommandBar, PromptInput
 
+HEAP_SETTLE_AGAIN_S = 10.0
 REFRESH_MIN_S = 0.1  # = the daemon's default publish period (10 Hz): docs/decisions.md
 HOLD_KEYS_MAX_S = 1.0  # keys typed ahead of a prompt's Enter are held at most this long
 
@@ -140,11 +142,16 @@ class CcopsApp(App[int]):
         theme: str = "dark",
         now: Callable[[], float] = time.time,
         refresh_min: float = REFRESH_MIN_S,
+        settle_heap_after_first_paint: bool = False,
     ) -> None:
         super().__init__()
         self.link = link
         self._now = now
         self.refresh_min = refresh_min
+        # A console process of its own freezes its heap after its first paint (ccops/heap.py);
+        # an app in a shared process (tests) must not: frozen objects are never
+        # cycle-collected.
+        self._heap_settled = not settle_heap_after_first_paint
         for t in THEMES:
             self.register_theme(t)
         self.theme = theme_name(theme) or DARK.name
@@ -301,6 +308,12 @@ class CcopsApp(App[int]):
         self.history.forget({q.key for q in qs})
         self._dirty = True
         self._schedule_refresh()
+        if not self._heap_settled and doc:
+            self._heap_settled = True
+            # after the first live paint, and once more when the first screens and caches
+            # the operator opens have been built (ccops/heap.py)
+            self.call_after_refresh(settle_heap)
+            self.set_timer(HEAP_SETTLE_AGAIN_S, settle_heap)
 
     def _schedule_refresh(self) -> None:
         if self._refresh_pending:
@@ -651,7 +664,7 @@ async def run_tui(
 
         socket_path = load_settings(None).daemon.resolved_socket()
     link = ConsoleLink(socket_path, fd=fd)
-    app = CcopsApp(link, theme=theme)
+    app = CcopsApp(link, theme=theme, settle_heap_after_first_paint=True)
     try:
         code = await app.run_async()
     finally:
