@@ -240,7 +240,11 @@ class PbxPerformer:
             try:
                 reply = await session.link.action("DBDel", {"Family": family, "Key": key})
             except AmiActionError as exc:
-                if "not found" not in exc.text.lower() and "not exist" not in exc.text.lower():
+                # A key already gone (cleared outside ccops, or the PBX rebuilt) is what a
+                # clear wants, but Asterisk 22 answers its DBDel "Database entry could not
+                # be deleted": when the key was absent before, the read-back below decides.
+                gone = before is None or "not found" in exc.text.lower()
+                if not gone and "not exist" not in exc.text.lower():
                     raise
                 reply = exc.response
             want = None

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import asyncio
 
-from ccops.core.commands import RoutingFlagKind, SetRoutingFlag, parse_command
+from ccops.core.commands import (
+    ClearRoutingFlag,
+    RoutingFlagKind,
+    SetRoutingFlag,
+    parse_command,
+)
 from ccops.core.execute import Operator
 from ccops.core.roles import Role
 from ccops.daemon.service import Daemon
@@ -37,6 +42,24 @@ async def test_flag_left_on_raises_and_undo_clears(daemon: Daemon) -> None:
     changes = daemon.alerts.evaluate(daemon.samples(daemon.clock.now()))
     assert [(c.kind, c.alert.cleared_reason) for c in changes] == [("cleared", "recovered")]
     assert _overdue(daemon) == []
+
+
+async def test_clearing_a_flag_already_gone_is_off_not_an_error(daemon: Daemon) -> None:
+    """The undo of an overflow someone already removed on the PBX (asterisk -rx "database
+    del …", a PBX rebuilt) reads the key back absent: off, as wanted. Asterisk answers the
+    DBDel of a missing key "Database entry could not be deleted"; that alone must
+    not make the undo — and so the incident's "undo and close" — fail."""
+    on = await daemon.execute(ADMIN, SetRoutingFlag(
+        pbx="sim", kind=RoutingFlagKind.OVERFLOW, target="hotline", value="voicemail",
+        expected_duration_min=30))
+    assert on.ok, on.detail
+    assert daemon.sim is not None
+    del daemon.sim.astdb["/ccops/overflow/hotline"]  # removed behind ccops's back
+    off = await daemon.execute(ADMIN, ClearRoutingFlag(
+        pbx="sim", kind=RoutingFlagKind.OVERFLOW, target="hotline"))
+    assert off.ok, off.detail
+    assert "overflow for hotline is off" in off.detail
+    assert off.readback is not None and off.readback["value"] is None
 
 
 async def test_trunk_round_trip_shows_after_sync(daemon: Daemon) -> None:
