@@ -187,6 +187,10 @@ class Originator:
             if name in e.desks:
                 desk = e.desks[name]
                 return ("desk" if desk.registered else "pjsip-down"), name, name
+            if not at and name in self.phones.phones:
+                # a phone a scenario programmed (``[phones.2001]``) is an endpoint of that
+                # name, as the on-call roster's ``extension`` dials it: PJSIP/2001
+                return "desk", name, name
             return None
         return None
 

@@ -24,6 +24,26 @@ async def test_one_acknowledges_with_page_id(connect: Connect, sim: SimulatedPbx
     assert ev.get("CCOPS_PAGE_ATTEMPT") == "1" and ev.get("Uniqueid") == "pg-1-1"
 
 
+async def test_a_programmed_phone_is_reachable_as_its_pjsip_endpoint(
+    connect: Connect, sim: SimulatedPbx
+) -> None:
+    """The roster's ``extension = "2001"`` dials PJSIP/2001: a scenario's ``[phones.2001]``
+    answers it (the shipped paging-drill scenario with the example roster); a number no
+    scenario programmed is, as on a PBX without that endpoint, no channel at all."""
+    client = await connect()
+    sim.phones.program("2001", answer_after=(1.0, 1.0), digit="1", digit_after=(2.0, 2.0))
+    ev = await page(client, sim, "PJSIP/2001", "pg-9")
+    assert (ev.get("UserEvent"), ev.get("Digit"), ev.get("PageId")) == ("CcopsPageAck", "1", "pg-9")
+    await client.action(
+        "Originate", Channel="PJSIP/2999", Context="ccops-page", Exten="s", Async="true",
+        ChannelId="pg-10-1",
+    )  # fmt: skip
+    await sim.advance(5)
+    failed = await client.until(lambda m: m.event == "OriginateResponse"
+                                and m.get("Uniqueid") == "pg-10-1")
+    assert (failed.get("Response"), failed.get("Reason")) == ("Failure", "0")
+
+
 async def test_another_key_is_no_ack(connect: Connect, sim: SimulatedPbx) -> None:
     client = await connect()
     sim.phones.program("2003", answer_after=(1.0, 1.0), digit="2", digit_after=(2.0, 2.0))
