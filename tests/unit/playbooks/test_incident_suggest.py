@@ -18,8 +18,14 @@ def test_trunk_down_suggests_the_outage_playbooks(shipped: dict[str, LoadedPlayb
     found = suggest([alert("trunk_reachable", "main:carrier-a", "carrier-a unreachable")],
                     shipped)
     assert sorted(s.playbook_id for s in found) == [
-        "a2_app_network_failure", "a3_power_cut", "a7_network_information_system"]
+        "a2_app_network_failure", "a7_network_information_system"]
     assert found[0].reasons == ("carrier-a unreachable",)
+
+
+def test_pbx_link_down_also_suggests_the_power_cut(shipped: dict[str, LoadedPlaybook]) -> None:
+    """One carrier down is not a power cut; losing the PBX itself may be."""
+    found = suggest([alert("link_up", "main", "PBX main link down")], shipped)
+    assert "a3_power_cut" in {s.playbook_id for s in found}
 
 
 def test_surge_suggests_a8_with_the_staffing_gap(shipped: dict[str, LoadedPlaybook]) -> None:
