@@ -56,6 +56,7 @@ class PlaybooksScreen(LiveScreen):
         self.playbooks: list[dict[str, Any]] = []
         self.load_error = ""
         self.drill = False
+        self._seen_suggestions: set[str] = set()
         self._loading = False
 
     def compose_body(self) -> ComposeResult:
@@ -112,7 +113,8 @@ class PlaybooksScreen(LiveScreen):
         sugg = self._suggested()
         head = Text()
         if sugg:
-            head.append("Suggested by the live alerts (start with s):\n", style=pal.strong)
+            head.append("Suggested by the live alerts (the cursor goes to a new one; s starts "
+                        "the selected playbook):\n", style=pal.strong)
             for i, s in enumerate(sugg.values()):
                 if i:
                     head.append("\n")
@@ -146,7 +148,14 @@ class PlaybooksScreen(LiveScreen):
                 )
             )
         rows.sort(key=lambda r: (r[0] not in sugg, r[0]))
-        self.query_one("#playbooks", LiveTable).sync(self.filtered(rows))
+        table = self.query_one("#playbooks", LiveTable)
+        table.sync(self.filtered(rows))
+        new = [pid for pid in sorted(sugg) if pid not in self._seen_suggestions]
+        self._seen_suggestions = set(sugg)
+        if new and new[0] in table.keys:
+            # A suggestion that just appeared is what the operator came for: put the cursor
+            # on it, so `s` starts what the header shows rather than the row it sat on.
+            table.select_key(new[0])
 
     def selected(self) -> dict[str, Any] | None:
         key = self.query_one("#playbooks", LiveTable).selected_key

@@ -205,3 +205,37 @@ async def test_playbooks_screen_puts_suggestions_first_with_the_staffing_gap() -
         await pilot.press("enter")
         await until(pilot, lambda: bool(link.sent), what="sent")
         assert link.sent == [("start_incident", {"playbook": "a1_seat_equipment", "drill": False})]
+
+
+async def test_a_new_suggestion_takes_the_cursor_so_s_starts_it() -> None:
+    """The header says "s starts the selected playbook": when the alerts suggest a playbook
+    that was not suggested before, the cursor moves to it (and stays where the operator
+    puts it afterwards)."""
+    from ccops.screens.playbooks import PlaybooksScreen
+    from ccops.tui.widgets.live_table import LiveTable
+
+    doc = status_doc()
+    doc["incident_suggestions"] = []
+    link = PlaybookLink(doc, role="supervisor")
+    app = CcopsApp(link, now=lambda: NOW, refresh_min=0.0)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.2)
+        app.show_view("playbooks")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, PlaybooksScreen) and app.screen.can_refresh,
+            what="playbooks",
+        )
+        table = app.screen.query_one("#playbooks", LiveTable)
+        await until(pilot, lambda: table.row_count == 2, what="rows")
+        assert table.selected_key == "a1_seat_equipment"
+        suggested = dict(doc, incident_suggestions=[
+            {"playbook": "a8_call_surge", "title": "Abnormal inbound call surge",
+             "signals": ["waiting_calls_high"], "reasons": ["hotline: 23 waiting (> 10)"],
+             "scopes": ["sim/hotline"], "staffing_gap": 3.0}])  # fmt: skip
+        link.set_document(suggested)
+        await until(pilot, lambda: table.selected_key == "a8_call_surge", what="cursor moved")
+        table.select_key("a1_seat_equipment")  # the operator's choice is kept after that
+        link.set_document(dict(suggested))
+        await pilot.pause(0.3)
+        assert table.selected_key == "a1_seat_equipment"
