@@ -71,6 +71,7 @@ class AuditScreen(LiveScreen):
         self.new_since_open = 0
         self.error = ""
         self._loading = False
+        self._older_wanted = False  # "b" pressed while a fetch was in flight
         self._generation = 0
         self._applied_text = ""
 
@@ -120,12 +121,22 @@ class AuditScreen(LiveScreen):
             self.notify("no older records" + (" match the filter" if self.query_filter.server
                                               else ""), timeout=3)
             return
-        if not self._loading:
-            self._start(self._fetch_page(self.oldest_seq))
+        if self._loading:  # a poll is in flight: page when it is done, never drop the key
+            self._older_wanted = True
+            return
+        self._start(self._fetch_page(self.oldest_seq))
+
+    def _after_fetch(self) -> None:
+        """A fetch finished: run the older page asked for while it was in flight."""
+        if self._older_wanted and not self._loading:
+            self._older_wanted = False
+            if self.more_older:
+                self._start(self._fetch_page(self.oldest_seq))
 
     def reload(self) -> None:
         """Start again from the newest page (after a filter change or on ``r``)."""
         self._generation += 1
+        self._older_wanted = False
         self.records.clear()
         self.more_older = False
         self.new_since_open = 0
@@ -176,6 +187,7 @@ class AuditScreen(LiveScreen):
         finally:
             self._loading = False
         self.refresh_live()
+        self._after_fetch()
 
     async def _fetch_newer(self) -> None:
         try:
@@ -189,6 +201,7 @@ class AuditScreen(LiveScreen):
         finally:
             self._loading = False
         self.refresh_live()
+        self._after_fetch()
 
     # ------------------------------------------------------------------ filter
 

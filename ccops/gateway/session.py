@@ -43,7 +43,7 @@ Notify = Callable[[str, dict[str, Any]], object]  # session id, frame → pushed
 # How long before an idle session ends the operator is warned (at most; half the timeout
 # when it is shorter than twice this).
 IDLE_WARNING_S = 60.0
-INPUT_END_GRACE_S = 0.5  # how long an ended input waits to see whether the console exits too
+INPUT_END_GRACE_S = 5.0  # how long an ended input waits to see whether the console exits too
 
 EXIT_REFUSED = 1
 # Leave the operator's terminal usable when a console is killed before it could restore it:

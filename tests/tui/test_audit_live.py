@@ -65,7 +65,14 @@ async def test_audit_pages_filters_and_follows(
         assert seqs(screen) == [9, 10, 11, 12] and screen.more_older  # newest page only
         assert "b: older page" in screen_text(app)
 
+        # "b" while a poll is in flight is kept and served when the poll is done
+        await until(pilot, lambda: not screen._loading, what="no fetch in flight")
+        screen._loading = True  # as during a poll (no new poll starts while it is set)
         await pilot.press("b")
+        await pilot.pause(0.2)
+        assert len(screen.records) == 4 and screen._older_wanted
+        screen._loading = False
+        screen._after_fetch()  # what the poll does when it finishes
         await until(pilot, lambda: len(screen.records) == 8, what="older page")
         assert seqs(screen)[0] == 5
 
