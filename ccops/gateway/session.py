@@ -43,7 +43,6 @@ Notify = Callable[[str, dict[str, Any]], object]  # session id, frame → pushed
 # How long before an idle session ends the operator is warned (at most; half the timeout
 # when it is shorter than twice this).
 IDLE_WARNING_S = 60.0
-INPUT_END_GRACE_S = 5.0  # how long an ended input waits to see whether the console exits too
 
 EXIT_REFUSED = 1
 # Leave the operator's terminal usable when a console is killed before it could restore it:
@@ -253,13 +252,7 @@ class ConsoleSession:
                 return f"dropped: {failure}"
             if failure is not None:
                 return f"client output failed: {failure!r}"
-            if inputs in done and not (output in done or exited in done):
-                # The client's end of input and the console's exit can cross (a client that
-                # closes its side as the console quits): if the console is exiting anyway,
-                # that is the reason, whichever the event loop saw first.
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(asyncio.shield(exited), INPUT_END_GRACE_S)
-            if output in done or exited.done():
+            if output in done or exited in done:
                 # The console is ending: let its last frames reach the operator.
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.shield(output), 2)

@@ -69,17 +69,22 @@ async def test_supervisor_live_dashboard_resize_pause_and_quit(served: Served) -
     actions = [(r["action"], r["via"], r["result"]) for r in records]
     assert ("session.start", "ssh", "ok") in actions
     assert ("pause_member", "ssh", "ok") in actions
-    start = next(r for r in records if r["action"] == "session.start")
+    # the served daemon is shared: earlier tests' sessions of alice are in the log too, so
+    # this test's session is alice's newest one
+    sessions = await audit_records(served, operator="alice", kind="session")
+    start = [r for r in sessions if r["action"] == "session.start"][-1]
     assert start["params"]["key"].startswith("SHA256:")
     assert start["params"]["address"].startswith("127.0.0.1:")
     pid = int(start["params"]["pid"])
     for _ in range(50):
         records = await audit_records(served, operator="alice", kind="session")
-        if any(r["action"] == "session.end" for r in records):
+        if any(r["action"] == "session.end" and r["session_id"] == start["session_id"]
+               for r in records):
             break
         await asyncio.sleep(0.1)
-    end = next(r for r in records if r["action"] == "session.end")
-    assert end["session_id"] == start["session_id"] and end["detail"] == "console exited"
+    end = next(r for r in records
+               if r["action"] == "session.end" and r["session_id"] == start["session_id"])
+    assert end["detail"] == "console exited"
     assert process_gone(pid), f"console pid {pid} still exists (not reaped?)"
     log = served.log_text()
     assert "ssh session start: alice (supervisor) from 127.0.0.1" in log
@@ -112,16 +117,18 @@ async def test_disconnect_kills_and_reaps_the_console(served: Served) -> None:
     conn = await connect(served, "alice")
     term = await open_terminal(conn, 100, 30)
     await term.wait_for("billing")
+    # this session is alice's newest (the served daemon is shared with earlier tests)
+    mine = [r for r in await audit_records(served, operator="alice", kind="session")
+            if r["action"] == "session.start"][-1]
     await term.close()
     conn.close()
     await conn.wait_closed()
     for _ in range(100):
         ends = [r for r in await audit_records(served, operator="alice", kind="session")
-                if r["action"] == "session.end" and r["detail"] != "console exited"]
+                if r["action"] == "session.end" and r["session_id"] == mine["session_id"]]
         if ends:
             break
         await asyncio.sleep(0.1)
     assert ends, "no session.end audited after the client went away"
-    starts = [r for r in await audit_records(served, operator="alice", kind="session")
-              if r["action"] == "session.start" and r["session_id"] == ends[-1]["session_id"]]
-    assert process_gone(int(starts[0]["params"]["pid"]))
+    assert ends[0]["detail"] != "console exited", ends[0]
+    assert process_gone(int(mine["params"]["pid"]))
