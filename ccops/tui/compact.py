@@ -22,7 +22,7 @@ from rich.text import Text
 
 from ccops.tui import fmt
 from ccops.tui.themes import Palette
-from ccops.tui.tiles import erlang_text
+from ccops.tui.tiles import append_head_lines, erlang_text
 from ccops.tui.view import FlagView, QueueView, TrunkView
 
 COMPACT_TILE_LINES = 5
@@ -31,24 +31,7 @@ COMPACT_TILE_LINES = 5
 def compact_tile_text(q: QueueView, pal: Palette) -> Text:
     """Five lines of at most ~34 cells (two tiles abreast at 80 columns)."""
     t = Text(no_wrap=True, overflow="ellipsis")
-    waiting_tone = "bad" if q.waiting and not q.available else ("warn" if q.waiting else "")
-    t.append("waiting ")
-    t.append(f"{q.waiting:>3}", style=pal.style(waiting_tone) if waiting_tone else pal.strong)
-    t.append("   longest ")
-    t.append(
-        fmt.secs(q.longest_wait) if q.waiting else fmt.DASH,
-        style=pal.style(waiting_tone) if waiting_tone else "",
-    )
-    t.append("\n")
-    t.append("SL ")
-    sl_tone = "bad" if q.below_target else ("good" if q.sl is not None else "muted")
-    t.append(f"{fmt.pct(q.sl):>4}", style=pal.style(sl_tone))
-    t.append(" ▼" if q.below_target else "  ", style=pal.bad)
-    t.append(f" target {fmt.pct(q.sl_target)}", style=pal.muted)
-    t.append(f" · 60m {fmt.pct(q.sl_rolling)}")
-    t.append("\n")
-    t.append(f"ASA {fmt.secs(q.asa)} · AHT {fmt.secs(q.aht)} · aband {fmt.pct(q.abandon_rate, 1)}")
-    t.append("\n")
+    append_head_lines(t, q, pal)
     t.append("●", style=pal.good)
     t.append(f"{q.available} free ")
     t.append("◉", style=pal.info)

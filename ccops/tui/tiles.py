@@ -67,15 +67,9 @@ def erlang_text(q: QueueView, pal: Palette) -> Text:
     return t
 
 
-def tile_text(
-    q: QueueView,
-    wait_hist: list[float | None],
-    sl_hist: list[float | None],
-    covered_min: int,
-    pal: Palette,
-) -> Text:
-    """Eight lines of at most ~34 cells, so a tile fits three abreast at 120 columns."""
-    t = Text(no_wrap=True, overflow="ellipsis")
+def append_head_lines(t: Text, q: QueueView, pal: Palette) -> None:
+    """The first three lines every queue tile shows, full or compact: waiting and longest
+    wait, service level against target, ASA/AHT/abandons."""
     waiting_tone = "bad" if q.waiting and not q.available else ("warn" if q.waiting else "")
     t.append("waiting ")
     t.append(f"{q.waiting:>3}", style=pal.style(waiting_tone) if waiting_tone else pal.strong)
@@ -94,6 +88,18 @@ def tile_text(
     t.append("\n")
     t.append(f"ASA {fmt.secs(q.asa)} · AHT {fmt.secs(q.aht)} · aband {fmt.pct(q.abandon_rate, 1)}")
     t.append("\n")
+
+
+def tile_text(
+    q: QueueView,
+    wait_hist: list[float | None],
+    sl_hist: list[float | None],
+    covered_min: int,
+    pal: Palette,
+) -> Text:
+    """Eight lines of at most ~34 cells, so a tile fits three abreast at 120 columns."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    append_head_lines(t, q, pal)
     t.append("● ", style=pal.good)
     t.append(f"{q.available} free  ")
     t.append("◉ ", style=pal.info)
