@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from e2e_ssh import Served, make_key
+from e2e_ssh import Served, launch_serve, make_key, stop_serve, wait_for_ssh_port
 
 from ccops.daemon.client import DaemonClient
 
@@ -164,23 +164,9 @@ class Site:
         log = self.root / f"serve{self.starts}.log"
         out = self.root / f"serve{self.starts}.out"
         self.logs.append(log)
-        with log.open("wb") as err_fh, out.open("wb") as out_fh:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "ccops", "serve", "--config", str(self.config)],
-                stdout=out_fh, stderr=err_fh, env=env, cwd=self.root,
-            )
+        proc = launch_serve(self.config, self.root, env, log, out)
         self.process = proc
-        port = 0
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = re.search(r"ccops ssh: listening on 127\.0\.0\.1:(\d+)", out.read_text())
-            if m:
-                port = int(m.group(1))
-                break
-            if proc.poll() is not None:
-                raise AssertionError(f"ccops serve exited {proc.returncode}: {log.read_text()}")
-            time.sleep(0.1)
-        assert port, f"ccops serve did not start the gateway: {log.read_text()}"
+        port = wait_for_ssh_port(proc, out, log, timeout)
         self.served = Served(proc, port, self.root, self.state_dir, self.keys, log)
         return self.served
 
@@ -189,13 +175,10 @@ class Site:
         proc, self.process, self.served = self.process, None, None
         if proc is None:
             return 0
-        proc.send_signal(signal.SIGTERM)
-        try:
-            return proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise AssertionError("ccops serve did not stop on SIGTERM within 20 s") from None
+        code = stop_serve(proc)
+        if code is None:
+            raise AssertionError("ccops serve did not stop on SIGTERM within 20 s")
+        return code
 
     def log_text(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())

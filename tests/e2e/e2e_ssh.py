@@ -112,33 +112,52 @@ def serve(extra_ssh: str = "") -> Iterator[Served]:
     config, keys = write_files(root, extra_ssh)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCOPS_")}
     log = root / "serve.log"
-    out = root / "serve.out"
+    proc = launch_serve(config, root, env, log, root / "serve.out")
+    try:
+        port = wait_for_ssh_port(proc, root / "serve.out", log)
+        yield Served(proc, port, root, root / "state", keys, log)
+    finally:
+        stop_serve(proc)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def launch_serve(
+    config: Path, root: Path, env: dict[str, str], log: Path, out: Path
+) -> subprocess.Popen[bytes]:
+    """``python -m ccops serve --config CONFIG`` in ``root``: stderr to ``log``, stdout
+    (where it says its SSH port) to ``out``."""
     with log.open("wb") as err_fh, out.open("wb") as out_fh:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "ccops", "serve", "--config", str(config)],
             stdout=out_fh, stderr=err_fh, env=env, cwd=root,
         )
+
+
+def wait_for_ssh_port(
+    proc: subprocess.Popen[bytes], out: Path, log: Path, timeout: float = 30.0
+) -> int:
+    """The port ``ccops serve`` says its SSH gateway listens on (fails if it exits first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = re.search(r"ccops ssh: listening on 127\.0\.0\.1:(\d+)", out.read_text())
+        if m:
+            return int(m.group(1))
+        if proc.poll() is not None:
+            raise AssertionError(f"ccops serve exited {proc.returncode}: {log.read_text()}")
+        time.sleep(0.1)
+    raise AssertionError(f"ccops serve did not start the gateway: {log.read_text()}")
+
+
+def stop_serve(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int | None:
+    """SIGTERM, as a service manager stops it; the exit status, or None if it had to be
+    killed after ``timeout``."""
+    proc.send_signal(signal.SIGTERM)
     try:
-        port = 0
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not port:
-            m = re.search(r"ccops ssh: listening on 127\.0\.0\.1:(\d+)", out.read_text())
-            if m:
-                port = int(m.group(1))
-                break
-            if proc.poll() is not None:
-                raise AssertionError(f"ccops serve exited {proc.returncode}: {log.read_text()}")
-            time.sleep(0.1)
-        assert port, f"ccops serve did not start the gateway: {log.read_text()}"
-        yield Served(proc, port, root, root / "state", keys, log)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(root, ignore_errors=True)
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
 
 
 async def connect(served: Served, who: str, **kwargs: Any) -> asyncssh.SSHClientConnection:
