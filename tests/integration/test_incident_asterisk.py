@@ -6,13 +6,13 @@ the next real call takes the normal route — and closes the incident."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from asterisk_tier import AmiClient, AsteriskTier
+from daemon_tier import wait_live
 from test_routing_asterisk import (
     PBX,
     _call_joins,
@@ -30,7 +30,6 @@ from ccops.core.commands import (
     RunPbxStep,
     StartIncident,
 )
-from ccops.core.events import LinkState
 from ccops.core.execute import Operator
 from ccops.core.roles import Role
 from ccops.daemon.service import Daemon
@@ -51,13 +50,7 @@ async def daemon(tier: AsteriskTier, ami_admin: AmiClient,
     d = Daemon(settings.model_copy(update={"playbooks": PlaybooksConfig(parameters=PARAMS)}))
     await d.start()
     try:
-        session = d.sessions[PBX]
-        await session.link.wait_for_state(LinkState.LIVE, timeout=15)
-        for _ in range(200):
-            if session.state.synced_at:
-                break
-            await asyncio.sleep(0.05)
-        assert session.state.synced_at, "first sync never finished"
+        await wait_live(d)
         yield d
     finally:
         await d.stop()

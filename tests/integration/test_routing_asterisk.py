@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from asterisk_tier import AmiClient, AmiMessage, AsteriskTier
+from daemon_tier import wait_live
 from pydantic import SecretStr
 
 from ccops.config import PbxConfig, Settings, load_settings
@@ -27,7 +28,6 @@ from ccops.core.commands import (
     SetRoutingFlag,
     parse_command,
 )
-from ccops.core.events import LinkState
 from ccops.core.execute import CommandResult, Operator
 from ccops.core.roles import Capability, Role, allows
 from ccops.daemon.service import Daemon
@@ -77,13 +77,7 @@ async def daemon(tier: AsteriskTier, ami_admin: AmiClient,
     d = Daemon(_settings(tier, tmp_path / "state"))
     await d.start()
     try:
-        session = d.sessions[PBX]
-        await session.link.wait_for_state(LinkState.LIVE, timeout=15)
-        for _ in range(200):
-            if session.state.synced_at:
-                break
-            await asyncio.sleep(0.05)
-        assert session.state.synced_at, "first sync never finished"
+        await wait_live(d)
         yield d
     finally:
         await d.stop()
