@@ -38,8 +38,8 @@ PAD = 1  # blank cells on either side of every column (as Textual's DataTable)
 class StripTable(ScrollView, can_focus=True):
     """Keyed rows under a header, one cached :class:`Strip` per row, a row cursor."""
 
-    class RowHighlighted(Message):
-        """The cursor is on another row (moved, or the rows moved under it)."""
+    class _RowMessage(Message):
+        """A message about the row under the cursor (its index and key)."""
 
         def __init__(self, table: StripTable, cursor_row: int, row_key: str | None) -> None:
             super().__init__()
@@ -51,18 +51,11 @@ class StripTable(ScrollView, can_focus=True):
         def control(self) -> StripTable:
             return self.table
 
-    class RowSelected(Message):
+    class RowHighlighted(_RowMessage):
+        """The cursor is on another row (moved, or the rows moved under it)."""
+
+    class RowSelected(_RowMessage):
         """Enter (or a second click) on the row under the cursor."""
-
-        def __init__(self, table: StripTable, cursor_row: int, row_key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-            self.row_key = row_key
-
-        @property
-        def control(self) -> StripTable:
-            return self.table
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Select", show=False),
